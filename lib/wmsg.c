@@ -1,0 +1,161 @@
+/* WebTTY Message helpers (see wmsg.h). */
+#include "wmsg.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "macro.h"
+
+int wmsg_pack(const Webtty__Message *m, uint8_t **ret, size_t *ret_len) {
+        size_t n = webtty__message__get_packed_size(m);
+        uint8_t *buf = malloc(n ? n : 1);
+
+        if (!buf)
+                return -ENOMEM;
+        if (webtty__message__pack(m, buf) != n) {
+                free(buf);
+                return -EINVAL;
+        }
+        *ret = buf;
+        *ret_len = n;
+        return 0;
+}
+
+Webtty__Message *wmsg_unpack(const uint8_t *buf, size_t len, char *err, size_t errlen) {
+        Webtty__Message *m = webtty__message__unpack(NULL, len, buf);
+
+        if (!m && err)
+                snprintf(err, errlen, "failed to unmarshal protobuf: proto: cannot parse invalid wire-format data");
+        return m;
+}
+
+void wmsg_free(Webtty__Message *m) {
+        if (m)
+                webtty__message__free_unpacked(m, NULL);
+}
+
+static size_t varint_size(uint64_t v) {
+        size_t n = 1;
+        while (v >= 0x80) {
+                v >>= 7;
+                n++;
+        }
+        return n;
+}
+
+static uint8_t *put_varint_before(uint8_t *end, uint64_t v) {
+        size_t n = varint_size(v);
+        uint8_t *p = end - n;
+        for (size_t i = 0; i < n; i++) {
+                p[i] = (uint8_t) ((v & 0x7f) | (i + 1 < n ? 0x80 : 0));
+                v >>= 7;
+        }
+        return p;
+}
+
+size_t wmsg_data_header(uint8_t *end, Webtty__Data__Type type, size_t len) {
+        uint8_t *p = end;
+        size_t inner;
+
+        /* Data: [type] then field 2 (bytes) = payload. */
+        p = put_varint_before(p, len);
+        *--p = 0x12;
+        if (type != WEBTTY__DATA__TYPE__TYPE_STDIN) {
+                p = put_varint_before(p, (uint64_t) type);
+                *--p = 0x08;
+        }
+        inner = (size_t) (end - p) + len;
+        /* Message: field 5 (Data) length-delimited. */
+        p = put_varint_before(p, inner);
+        *--p = 0x2a;
+        return (size_t) (end - p);
+}
+
+#define PACK_PAYLOAD(field, case_, value)                                                          \
+        do {                                                                                       \
+                Webtty__Message m = WEBTTY__MESSAGE__INIT;                                         \
+                m.payload_case = case_;                                                            \
+                m.field = (value);                                                                 \
+                return wmsg_pack(&m, ret, ret_len);                                                \
+        } while (0)
+
+int wmsg_pack_ack(uint8_t **ret, size_t *ret_len) {
+        Webtty__Ack a = WEBTTY__ACK__INIT;
+        PACK_PAYLOAD(ack, WEBTTY__MESSAGE__PAYLOAD_ACK, &a);
+}
+
+int wmsg_pack_heartbeat(uint8_t **ret, size_t *ret_len) {
+        Webtty__Heartbeat h = WEBTTY__HEARTBEAT__INIT;
+        PACK_PAYLOAD(heartbeat, WEBTTY__MESSAGE__PAYLOAD_HEARTBEAT, &h);
+}
+
+int wmsg_pack_close(int32_t return_code, uint8_t **ret, size_t *ret_len) {
+        Webtty__Close c = WEBTTY__CLOSE__INIT;
+        c.return_code = return_code;
+        PACK_PAYLOAD(close, WEBTTY__MESSAGE__PAYLOAD_CLOSE, &c);
+}
+
+int wmsg_pack_error(const char *msg, uint8_t **ret, size_t *ret_len) {
+        Webtty__Error e = WEBTTY__ERROR__INIT;
+        e.msg = (char *) msg;
+        PACK_PAYLOAD(error, WEBTTY__MESSAGE__PAYLOAD_ERROR, &e);
+}
+
+int wmsg_pack_protocol_error(int code, const char *msg, uint8_t **ret, size_t *ret_len) {
+        Webtty__ProtocolError e = WEBTTY__PROTOCOL_ERROR__INIT;
+        e.code = (Webtty__ProtocolErrorCode) code;
+        e.msg = (char *) msg;
+        PACK_PAYLOAD(protocol_error, WEBTTY__MESSAGE__PAYLOAD_PROTOCOL_ERROR, &e);
+}
+
+int wmsg_pack_eos(Webtty__Data__Type type, uint8_t **ret, size_t *ret_len) {
+        Webtty__EndOfStream eos = WEBTTY__END_OF_STREAM__INIT;
+        Webtty__Data d = WEBTTY__DATA__INIT;
+        d.type = type;
+        d.payload_case = WEBTTY__DATA__PAYLOAD_EOS;
+        d.eos = &eos;
+        PACK_PAYLOAD(data, WEBTTY__MESSAGE__PAYLOAD_DATA, &d);
+}
+
+int wmsg_pack_resize(uint32_t rows, uint32_t cols, uint8_t **ret, size_t *ret_len) {
+        Webtty__TerminalSize ts = WEBTTY__TERMINAL_SIZE__INIT;
+        Webtty__Parameter p = WEBTTY__PARAMETER__INIT;
+        ts.row = rows;
+        ts.col = cols;
+        p.parameter_case = WEBTTY__PARAMETER__PARAMETER_TERMINAL_SIZE;
+        p.terminal_size = &ts;
+        PACK_PAYLOAD(parameter, WEBTTY__MESSAGE__PAYLOAD_PARAMETER, &p);
+}
+
+const char *wmsg_data_type_name(int type) {
+        switch (type) {
+        case WEBTTY__DATA__TYPE__TYPE_STDIN:
+                return "TYPE_STDIN";
+        case WEBTTY__DATA__TYPE__TYPE_STDOUT:
+                return "TYPE_STDOUT";
+        case WEBTTY__DATA__TYPE__TYPE_STDERR:
+                return "TYPE_STDERR";
+        default:
+                return "TYPE_UNKNOWN";
+        }
+}
+
+const char *wmsg_payload_name(const Webtty__Message *m) {
+        static const char *const names[] = {
+                [WEBTTY__MESSAGE__PAYLOAD_OPEN] = "*pb.Message_Open",
+                [WEBTTY__MESSAGE__PAYLOAD_ACK] = "*pb.Message_Ack",
+                [WEBTTY__MESSAGE__PAYLOAD_ERROR] = "*pb.Message_Error",
+                [WEBTTY__MESSAGE__PAYLOAD_CLOSE] = "*pb.Message_Close",
+                [WEBTTY__MESSAGE__PAYLOAD_DATA] = "*pb.Message_Data",
+                [WEBTTY__MESSAGE__PAYLOAD_PARAMETER] = "*pb.Message_Parameter",
+                [WEBTTY__MESSAGE__PAYLOAD_HEARTBEAT] = "*pb.Message_Heartbeat",
+                [WEBTTY__MESSAGE__PAYLOAD_ATTACH] = "*pb.Message_Attach",
+                [WEBTTY__MESSAGE__PAYLOAD_SERVER_HELLO] = "*pb.Message_ServerHello",
+                [WEBTTY__MESSAGE__PAYLOAD_PROTOCOL_ERROR] = "*pb.Message_ProtocolError",
+                [WEBTTY__MESSAGE__PAYLOAD_CLIENT_HELLO] = "*pb.Message_ClientHello",
+        };
+        if (!m || (size_t) m->payload_case >= ELEMENTSOF(names) || !names[m->payload_case])
+                return "<nil>";
+        return names[m->payload_case];
+}

@@ -1,0 +1,644 @@
+/* One WebTTY session (see session.h and spec section 4). */
+#include "session.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+
+#include "log.h"
+#include "macro.h"
+#include "server.h"
+#include "sessid.h"
+#include "spawn.h"
+#include "wmsg.h"
+
+/* Output read size: a pipe holds 64 KiB by default, so one read can empty it.
+ * Larger chunks mean fewer messages per byte; the bound keeps every message
+ * well below the 1 MiB limit. */
+#define OUTPUT_CHUNK (64u * 1024u)
+/* Stop reading the child when this much output waits for a slow peer, and
+ * resume below the low mark: bounded memory whatever the child prints. */
+#define OUTPUT_HIGH_WATER (256u * 1024u)
+#define OUTPUT_LOW_WATER (64u * 1024u)
+
+enum { OUT_STDOUT, OUT_STDERR, N_OUT };
+
+typedef enum session_phase {
+        PHASE_HANDSHAKE, /* waiting for Open */
+        PHASE_OPEN,      /* child running or streams draining */
+        PHASE_CLOSING,   /* Close/Error sent or fatal error; waiting for the peer */
+} session_phase;
+
+struct session {
+        session *next, *prev;
+        server *srv;
+        char id[SESSID_LEN + 1];
+        char peer[128];
+        wt_conn *conn;
+        session_phase phase;
+        uint64_t started_usec;
+
+        sd_event_source *open_timer, *close_timer, *heartbeat_timer;
+
+        spawn_child child;
+        bool child_started, child_done, draining;
+        int exit_code;
+        sd_event_source *child_src;
+        sd_event_source *out_src[N_OUT];
+        bool out_eos_sent[N_OUT];
+        bool output_paused;
+
+        /* stdin bytes the child has not taken yet (pipe or PTY full) */
+        sd_event_source *stdin_src;
+        uint8_t *in_buf;
+        size_t in_len, in_off;
+        bool stdin_closed, stdin_eos_pending;
+        int stdin_fd;
+
+        const char *end_reason; /* reason_code for the closing record */
+        char end_error[256];
+};
+
+static uint8_t output_buffer[WMSG_DATA_HEADER_MAX + OUTPUT_CHUNK];
+
+static void session_free(session *se);
+static void session_fail(session *se, const char *reason_code, const char *fmt, ...) _printf_(3, 4);
+static void session_maybe_finish(session *se);
+
+session *session_next(session *se) {
+        return se->next;
+}
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+static const char *exec_mode_name(const session *se) {
+        return se->srv->policy.mode == SPAWN_MODE_LOGIN ? "login" : "spawn";
+}
+
+/* ---- logging (host spec 7.1) -------------------------------------------- */
+
+static const char *reason_code_for(const char *msg) {
+        if (strcasestr(msg, "session key grant"))
+                return "session_key_grant_invalid";
+        if (strcasestr(msg, "e2e"))
+                return "e2e_configuration_error";
+        if (strcasestr(msg, "permission denied"))
+                return "permission_denied";
+        if (strcasestr(msg, "timeout"))
+                return "operation_timeout";
+        return "session_error";
+}
+
+static void log_session(session *se, int prio, const char *message, const char *k1, const char *v1,
+                        const char *k2, const char *v2) {
+        wlog_record(prio, message, "session_id", se->id, "transport", wt_conn_transport(se->conn), "peer",
+                    se->peer, k1 ? k1 : "", k1 ? v1 : NULL, k2 ? k2 : "", k2 ? v2 : NULL, "e2e", "false",
+                    "client_proof_required", "false", "execution_mode", exec_mode_name(se), NULL);
+}
+
+static void log_closed(session *se) {
+        char dur[32], code[16];
+
+        snprintf(dur, sizeof(dur), "%llu", (unsigned long long) ((now_usec() - se->started_usec) / 1000));
+        snprintf(code, sizeof(code), "%d", se->exit_code);
+        wlog_record(LOG_INFO, "session closed", "session_id", se->id, "transport", wt_conn_transport(se->conn),
+                    "peer", se->peer, "duration_ms", dur, "opened", se->child_started ? "true" : "false",
+                    "authenticated", "false", "child_done", se->child_done ? "true" : "false", "exit_code",
+                    se->child_done ? code : NULL, "e2e", "false", "client_proof_required", "false",
+                    "execution_mode", exec_mode_name(se), "reason_code", se->end_reason,
+                    "error", se->end_error[0] ? se->end_error : NULL, NULL);
+}
+
+/* ---- sending ---------------------------------------------------------- */
+
+#define SEND(se, packer, ...) WT_SEND_PACKED((se)->conn, packer __VA_OPT__(, ) __VA_ARGS__)
+
+/* ---- child process ------------------------------------------------------ */
+
+static void child_signal(session *se, int sig) {
+        if (se->child_started && !se->child_done && se->child.pid > 0)
+                (void) kill(-se->child.pid, sig); /* the child leads its own process group */
+}
+
+static void output_stop(session *se) {
+        for (int i = 0; i < N_OUT; i++)
+                se->out_src[i] = sd_event_source_disable_unref(se->out_src[i]);
+}
+
+static void stdin_close(session *se) {
+        se->stdin_src = sd_event_source_disable_unref(se->stdin_src);
+        if (!se->child.tty && se->child.stdin_fd >= 0)
+                se->child.stdin_fd = safe_close(se->child.stdin_fd);
+        se->stdin_closed = true;
+        free(se->in_buf);
+        se->in_buf = NULL;
+        se->in_len = se->in_off = 0;
+}
+
+/* Stops everything that belongs to the child; the process group is killed. */
+static void child_teardown(session *se) {
+        child_signal(se, SIGKILL);
+        output_stop(se);
+        stdin_close(se);
+        se->child_src = sd_event_source_disable_unref(se->child_src);
+        if (se->child_started && !se->child_done && se->child.pid > 0) {
+                /* Reap now so no zombie is left; SIGKILL makes this prompt. */
+                (void) waitpid(se->child.pid, NULL, 0);
+                se->child_done = true;
+                se->exit_code = -1;
+        }
+        if (se->child_started)
+                spawn_child_done(&se->child);
+        se->child.pid = 0;
+}
+
+/* ---- ending ------------------------------------------------------------ */
+
+static int on_close_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        session *se = userdata;
+
+        if (!se->end_reason) {
+                se->end_reason = "operation_timeout";
+                snprintf(se->end_error, sizeof(se->end_error), "operation timeout");
+        }
+        session_free(se);
+        return 0;
+}
+
+/* Starts the close handshake; the session ends when the peer closes or the
+ * close deadline passes. */
+static void session_begin_close(session *se) {
+        if (se->phase == PHASE_CLOSING)
+                return;
+        se->phase = PHASE_CLOSING;
+        se->open_timer = sd_event_source_disable_unref(se->open_timer);
+        se->heartbeat_timer = sd_event_source_disable_unref(se->heartbeat_timer);
+        (void) wt_conn_close(se->conn, 1000, "finished");
+        if (sd_event_add_time_relative(se->srv->event, &se->close_timer, CLOCK_MONOTONIC,
+                                       se->srv->cfg->close_timeout_usec, 0, on_close_timer, se) < 0)
+                session_free(se);
+}
+
+static void session_fail(session *se, const char *reason_code, const char *fmt, ...) {
+        va_list ap;
+
+        if (se->phase == PHASE_CLOSING)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(se->end_error, sizeof(se->end_error), fmt, ap);
+        va_end(ap);
+        se->end_reason = reason_code ? reason_code : reason_code_for(se->end_error);
+        log_session(se, LOG_WARNING, "session error", "reason_code", se->end_reason, "error", se->end_error);
+        child_teardown(se);
+        session_begin_close(se);
+}
+
+/* An Open that cannot be honoured: Error to the client, then close. */
+static void session_reject(session *se, const char *msg) {
+        snprintf(se->end_error, sizeof(se->end_error), "%s", msg);
+        se->end_reason = reason_code_for(msg);
+        log_session(se, LOG_WARNING, "session rejected", "reason_code", se->end_reason, "error", msg);
+        (void) SEND(se, wmsg_pack_error, msg);
+        session_begin_close(se);
+}
+
+static void session_send_close_if_done(session *se) {
+        if (se->phase != PHASE_OPEN || !se->child_done)
+                return;
+        for (int i = 0; i < N_OUT; i++)
+                if (se->out_src[i] || (!se->out_eos_sent[i] && !(i == OUT_STDERR && se->child.tty)))
+                        return;
+        (void) SEND(se, wmsg_pack_close, se->exit_code);
+        se->end_reason = NULL;
+        session_begin_close(se);
+}
+
+static void session_maybe_finish(session *se) {
+        session_send_close_if_done(se);
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+static int output_index(const session *se, sd_event_source *s) {
+        return s == se->out_src[OUT_STDERR] ? OUT_STDERR : OUT_STDOUT;
+}
+
+static void output_eof(session *se, int idx) {
+        Webtty__Data__Type type = idx == OUT_STDERR ? WEBTTY__DATA__TYPE__TYPE_STDERR : WEBTTY__DATA__TYPE__TYPE_STDOUT;
+
+        se->out_src[idx] = sd_event_source_disable_unref(se->out_src[idx]);
+        if (!se->out_eos_sent[idx]) {
+                se->out_eos_sent[idx] = true;
+                (void) SEND(se, wmsg_pack_eos, type);
+        }
+        session_maybe_finish(se);
+}
+
+static void output_set_paused(session *se, bool pause) {
+        se->output_paused = pause;
+        for (int i = 0; i < N_OUT; i++)
+                if (se->out_src[i])
+                        (void) sd_event_source_set_enabled(se->out_src[i], pause ? SD_EVENT_OFF : SD_EVENT_ON);
+        if (pause)
+                wt_conn_want_writable(se->conn);
+}
+
+static int on_output(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        session *se = userdata;
+        int idx = output_index(se, s);
+        Webtty__Data__Type type = idx == OUT_STDERR ? WEBTTY__DATA__TYPE__TYPE_STDERR : WEBTTY__DATA__TYPE__TYPE_STDOUT;
+        uint8_t *payload = output_buffer + WMSG_DATA_HEADER_MAX;
+        ssize_t n;
+        size_t h;
+
+        n = read(fd, payload, OUTPUT_CHUNK);
+        if (n < 0) {
+                if (errno == EAGAIN || errno == EINTR)
+                        return 0;
+                /* EIO on a PTY master means the slave side is gone: end of stream. */
+                if (errno != EIO)
+                        log_session(se, LOG_DEBUG, "child output read failed", "error", strerror(errno), NULL,
+                                    NULL);
+                n = 0;
+        }
+        if (n == 0) {
+                output_eof(se, idx);
+                return 0;
+        }
+        h = wmsg_data_header(payload, type, (size_t) n);
+        if (wt_conn_send(se->conn, payload - h, h + (size_t) n) < 0)
+                return 0; /* on_end follows */
+        if (wt_conn_queued(se->conn) > OUTPUT_HIGH_WATER)
+                output_set_paused(se, true);
+        return 0;
+}
+
+static void on_conn_writable(wt_conn *c, void *userdata) {
+        session *se = userdata;
+        if (se->output_paused)
+                output_set_paused(se, false);
+}
+
+static int on_child_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        session *se = userdata;
+        char code[16];
+
+        se->child_done = true;
+        se->exit_code = si->si_code == CLD_EXITED ? si->si_status : -1;
+        se->child_src = sd_event_source_disable_unref(se->child_src);
+        snprintf(code, sizeof(code), "%d", se->exit_code);
+        log_session(se, LOG_INFO, "child process exited", "exit_code", code, NULL, NULL);
+        session_maybe_finish(se);
+        return 0;
+}
+
+/* ---- stdin -------------------------------------------------------------- */
+
+static void stdin_flush(session *se);
+
+static int on_stdin_writable(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        stdin_flush(userdata);
+        return 0;
+}
+
+/* Writes buffered stdin; pauses reading from the peer while the child is not
+ * taking input, so a paste into a stuck program cannot grow memory. */
+static void stdin_flush(session *se) {
+        while (se->in_off < se->in_len) {
+                ssize_t n = write(se->stdin_fd, se->in_buf + se->in_off, se->in_len - se->in_off);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN) {
+                        if (!se->stdin_src && sd_event_add_io(se->srv->event, &se->stdin_src, se->stdin_fd,
+                                                              EPOLLOUT, on_stdin_writable, se) < 0) {
+                                session_fail(se, NULL, "failed to watch stdin: %s", strerror(ENOMEM));
+                                return;
+                        }
+                        (void) wt_conn_pause_reading(se->conn, true);
+                        return;
+                }
+                if (n < 0) {
+                        /* The child closed its stdin (EPIPE) or the PTY is gone: not an error. */
+                        stdin_close(se);
+                        (void) wt_conn_pause_reading(se->conn, false);
+                        return;
+                }
+                se->in_off += (size_t) n;
+        }
+        se->in_len = se->in_off = 0;
+        se->stdin_src = sd_event_source_disable_unref(se->stdin_src);
+        (void) wt_conn_pause_reading(se->conn, false);
+        if (se->stdin_eos_pending)
+                stdin_close(se);
+}
+
+static void stdin_write(session *se, const uint8_t *buf, size_t len) {
+        uint8_t *n;
+
+        if (se->stdin_closed || len == 0)
+                return;
+        n = realloc(se->in_buf, se->in_len + len);
+        if (!n) {
+                session_fail(se, NULL, "out of memory");
+                return;
+        }
+        se->in_buf = n;
+        memcpy(se->in_buf + se->in_len, buf, len);
+        se->in_len += len;
+        stdin_flush(se);
+}
+
+/* ---- incoming messages ------------------------------------------------- */
+
+static int on_heartbeat_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        session *se = userdata;
+
+        (void) SEND(se, wmsg_pack_heartbeat);
+        (void) sd_event_source_set_time_relative(s, se->srv->cfg->heartbeat_usec);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ON);
+        return 0;
+}
+
+static int watch_output(session *se, int idx, int fd) {
+        int r = sd_event_add_io(se->srv->event, &se->out_src[idx], fd, EPOLLIN, on_output, se);
+        if (r >= 0)
+                (void) sd_event_source_set_priority(se->out_src[idx], SD_EVENT_PRIORITY_NORMAL);
+        return r;
+}
+
+static int session_watch_child(session *se) {
+        int r;
+
+        se->stdin_fd = se->child.tty ? se->child.master_fd : se->child.stdin_fd;
+        r = sd_event_add_child(se->srv->event, &se->child_src, se->child.pid, WEXITED, on_child_exit, se);
+        if (r < 0)
+                return r;
+        /* Exit handling after pending output so every byte is sent before Close. */
+        (void) sd_event_source_set_priority(se->child_src, SD_EVENT_PRIORITY_IDLE);
+        r = watch_output(se, OUT_STDOUT, se->child.tty ? se->child.master_fd : se->child.stdout_fd);
+        if (r >= 0 && !se->child.tty)
+                r = watch_output(se, OUT_STDERR, se->child.stderr_fd);
+        if (r >= 0 && se->srv->cfg->heartbeat_usec > 0)
+                r = sd_event_add_time_relative(se->srv->event, &se->heartbeat_timer, CLOCK_MONOTONIC,
+                                               se->srv->cfg->heartbeat_usec, 0, on_heartbeat_timer, se);
+        return r;
+}
+
+static void handle_open(session *se, const Webtty__Open *open) {
+        _cleanup_free_ char *err = NULL;
+        char argc_s[16];
+        int r;
+
+        if (se->phase != PHASE_HANDSHAKE) {
+                session_fail(se, NULL, "process already started");
+                return;
+        }
+        if (!open->config) {
+                session_reject(se, "missing open config");
+                return;
+        }
+        if (open->session_key_grant) {
+                session_reject(se, "E2E session key grant was provided but no resolver is configured");
+                return;
+        }
+        r = spawn_start(open->config, &se->srv->policy, &se->child, &err);
+        if (r < 0) {
+                session_reject(se, err ? err : strerror(-r));
+                return;
+        }
+        se->child_started = true;
+        se->phase = PHASE_OPEN;
+        se->open_timer = sd_event_source_disable_unref(se->open_timer);
+        snprintf(argc_s, sizeof(argc_s), "%zu", se->child.argc);
+        log_session(se, LOG_INFO, "session accepted", NULL, NULL, NULL, NULL);
+        wlog_record(LOG_INFO, "starting child process", "session_id", se->id, "backend",
+                    se->child.tty ? "tty" : "pipe", "exe", se->child.exe, "args_count", argc_s, "workdir",
+                    se->child.workdir, "user", se->child.user, "execution_mode", exec_mode_name(se), NULL);
+        /* Ack goes out before any output is read. */
+        if (SEND(se, wmsg_pack_ack) < 0)
+                return;
+        r = session_watch_child(se);
+        if (r < 0)
+                session_fail(se, NULL, "failed to watch child: %s", strerror(-r));
+        else if (se->draining)
+                session_drain(se);
+}
+
+static void handle_data(session *se, const Webtty__Data *d) {
+        if (!se->child_started) {
+                session_fail(se, NULL, "no PTY and no stdin pipe");
+                return;
+        }
+        if (d->type != WEBTTY__DATA__TYPE__TYPE_STDIN) {
+                session_fail(se, NULL, "unexpected data type: %s", wmsg_data_type_name(d->type));
+                return;
+        }
+        switch (d->payload_case) {
+        case WEBTTY__DATA__PAYLOAD_DATA:
+                stdin_write(se, d->data.data, d->data.len);
+                break;
+        case WEBTTY__DATA__PAYLOAD_EOS:
+                if (se->child.tty || se->stdin_closed)
+                        break;
+                se->stdin_eos_pending = true;
+                if (se->in_off == se->in_len)
+                        stdin_close(se);
+                break;
+        case WEBTTY__DATA__PAYLOAD_ENCRYPTED_DATA:
+                session_fail(se, NULL, "encrypted WebTTY stdin payload requires a decrypt hook");
+                break;
+        default:
+                session_fail(se, NULL, "unexpected data payload type: <nil>");
+        }
+}
+
+static void handle_parameter(session *se, const Webtty__Parameter *p) {
+        struct winsize ws = {0};
+
+        if (!se->child_started || !se->child.tty || se->child.master_fd < 0) {
+                session_fail(se, NULL, "no PTY file descriptor");
+                return;
+        }
+        if (p->parameter_case != WEBTTY__PARAMETER__PARAMETER_TERMINAL_SIZE) {
+                session_fail(se, NULL, "unexpected parameter type: <nil>");
+                return;
+        }
+        if (!p->terminal_size) {
+                session_fail(se, NULL, "missing terminal size");
+                return;
+        }
+        ws.ws_row = (unsigned short) p->terminal_size->row;
+        ws.ws_col = (unsigned short) p->terminal_size->col;
+        if (ioctl(se->child.master_fd, TIOCSWINSZ, &ws) < 0)
+                session_fail(se, NULL, "failed to set terminal size: %s", strerror(errno));
+}
+
+static void dispatch(session *se, const Webtty__Message *m) {
+        switch (m->payload_case) {
+        case WEBTTY__MESSAGE__PAYLOAD_OPEN:
+                handle_open(se, m->open);
+                break;
+        case WEBTTY__MESSAGE__PAYLOAD_DATA:
+                handle_data(se, m->data);
+                break;
+        case WEBTTY__MESSAGE__PAYLOAD_PARAMETER:
+                if (!m->parameter)
+                        session_fail(se, NULL, "missing parameter");
+                else
+                        handle_parameter(se, m->parameter);
+                break;
+        case WEBTTY__MESSAGE__PAYLOAD_HEARTBEAT:
+        case WEBTTY__MESSAGE__PAYLOAD_CLIENT_HELLO:
+                break;
+        case WEBTTY__MESSAGE__PAYLOAD_ERROR:
+                if (m->error && m->error->msg && m->error->msg[0])
+                        session_fail(se, NULL, "client error (%.200s)", m->error->msg);
+                else
+                        session_fail(se, NULL, "client error");
+                break;
+        case WEBTTY__MESSAGE__PAYLOAD_ATTACH:
+                session_reject(se, "managed WebTTY attach is handled by the rstream engine; direct WebTTY "
+                                   "servers accept only new Open sessions");
+                break;
+        default:
+                session_fail(se, NULL, "unexpected message payload type: %s", wmsg_payload_name(m));
+        }
+}
+
+static void on_conn_message(wt_conn *c, const uint8_t *buf, size_t len, void *userdata) {
+        session *se = userdata;
+        char err[128];
+        Webtty__Message *m;
+
+        if (se->phase == PHASE_CLOSING)
+                return;
+        m = wmsg_unpack(buf, len, err, sizeof(err));
+        if (!m) {
+                session_fail(se, NULL, "%s", err);
+                return;
+        }
+        dispatch(se, m);
+        wmsg_free(m);
+}
+
+static void on_conn_end(wt_conn *c, int r, const char *why, void *userdata) {
+        session *se = userdata;
+
+        if (se->phase != PHASE_CLOSING) {
+                if (r < 0) {
+                        session_fail(se, NULL, "%s", why ? why : strerror(-r));
+                        return; /* wait for our close frame to go out, bounded by the close timer */
+                }
+                if (!se->end_reason) {
+                        se->end_reason = se->child_done ? NULL : "client_disconnected";
+                        snprintf(se->end_error, sizeof(se->end_error), "%s",
+                                 se->child_done ? "" : "client closed the connection");
+                }
+        }
+        session_free(se);
+}
+
+static const wt_conn_ops session_conn_ops = {
+        .on_message = on_conn_message,
+        .on_end = on_conn_end,
+        .on_writable = on_conn_writable,
+};
+
+/* ---- life cycle --------------------------------------------------------- */
+
+static int on_open_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        session *se = userdata;
+
+        se->open_timer = sd_event_source_disable_unref(se->open_timer);
+        session_fail(se, "operation_timeout", "operation timeout");
+        return 0;
+}
+
+void session_drain(session *se) {
+        se->draining = true;
+        if (se->phase == PHASE_HANDSHAKE) {
+                session_fail(se, NULL, "server is shutting down");
+                return;
+        }
+        /* A PTY session gets a hang-up, like a closed terminal; a pipe session an interrupt. */
+        child_signal(se, se->child.tty ? SIGHUP : SIGINT);
+}
+
+void session_kill(session *se) {
+        child_signal(se, SIGKILL);
+}
+
+static void session_free(session *se) {
+        server *srv = se->srv;
+
+        child_teardown(se);
+        log_closed(se);
+        se->open_timer = sd_event_source_disable_unref(se->open_timer);
+        se->close_timer = sd_event_source_disable_unref(se->close_timer);
+        se->heartbeat_timer = sd_event_source_disable_unref(se->heartbeat_timer);
+        se->conn = wt_conn_free(se->conn);
+        if (se->prev)
+                se->prev->next = se->next;
+        else
+                srv->sessions = se->next;
+        if (se->next)
+                se->next->prev = se->prev;
+        srv->n_sessions--;
+        free(se);
+        server_session_gone(srv);
+}
+
+void session_free_all(server *srv) {
+        while (srv->sessions)
+                session_free(srv->sessions);
+}
+
+int session_start(server *srv, int fd, wt_framing framing, const uint8_t *initial, size_t initial_len,
+                  const char *peer) {
+        session *se;
+        int r;
+
+        se = calloc(1, sizeof(*se));
+        if (!se) {
+                safe_close(fd);
+                return -ENOMEM;
+        }
+        se->srv = srv;
+        se->child.pid = 0;
+        se->child.master_fd = se->child.stdin_fd = se->child.stdout_fd = se->child.stderr_fd = -1;
+        se->stdin_fd = -1;
+        se->started_usec = now_usec();
+        sessid_next(se->id);
+        snprintf(se->peer, sizeof(se->peer), "%s", peer);
+        r = wt_conn_new(srv->event, fd, framing, srv->cfg->max_message, &session_conn_ops, se, initial, initial_len,
+                        &se->conn);
+        if (r < 0) {
+                safe_close(fd);
+                free(se);
+                return r;
+        }
+        wt_conn_set_low_watermark(se->conn, OUTPUT_LOW_WATER);
+        se->next = srv->sessions;
+        if (srv->sessions)
+                srv->sessions->prev = se;
+        srv->sessions = se;
+        srv->n_sessions++;
+        r = sd_event_add_time_relative(srv->event, &se->open_timer, CLOCK_MONOTONIC, srv->cfg->open_timeout_usec, 0,
+                                       on_open_timer, se);
+        if (r < 0) {
+                session_free(se);
+                return r;
+        }
+        wlog_record(LOG_DEBUG, "connection accepted", "session_id", se->id, "transport",
+                    wt_conn_transport(se->conn), "peer", se->peer, NULL);
+        return 0;
+}
