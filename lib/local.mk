@@ -5,6 +5,7 @@ lib_libwebtty_la_SOURCES = \
 	lib/macro.h \
 	lib/log.c lib/log.h \
 	lib/wmsg.c lib/wmsg.h \
+	lib/lpframe.c lib/lpframe.h \
 	lib/transport.c lib/transport.h \
 	lib/http_upgrade.c lib/http_upgrade.h \
 	lib/sessid.c lib/sessid.h \

@@ -14,11 +14,11 @@
 #include <sodium.h>
 #include <wslay/wslay.h>
 
+#include "lpframe.h"
 #include "macro.h"
 
 #define READ_CHUNK (256u * 1024u)    /* bytes per read(2) for plain framing */
 #define READ_BUDGET (1024u * 1024u)  /* bytes per wake-up, so one peer cannot starve others */
-#define PLAIN_HEADER 4
 
 typedef struct txbuf {
         struct txbuf *next;
@@ -189,7 +189,7 @@ static int plain_enqueue(wt_conn *c, const struct iovec *iov, size_t n, size_t s
 
 static int plain_sendv(wt_conn *c, const struct iovec *iov, size_t n) {
         struct iovec v[9];
-        uint8_t hdr[PLAIN_HEADER];
+        uint8_t hdr[LPFRAME_HEADER];
         size_t total = 0, len = 0;
         ssize_t w = 0;
 
@@ -199,10 +199,7 @@ static int plain_sendv(wt_conn *c, const struct iovec *iov, size_t n) {
                 len += iov[i].iov_len;
         if (len > UINT32_MAX)
                 return -EMSGSIZE;
-        hdr[0] = (uint8_t) (len >> 24);
-        hdr[1] = (uint8_t) (len >> 16);
-        hdr[2] = (uint8_t) (len >> 8);
-        hdr[3] = (uint8_t) len;
+        lpframe_header(hdr, (uint32_t) len);
         v[0] = (struct iovec){.iov_base = hdr, .iov_len = sizeof(hdr)};
         memcpy(v + 1, iov, n * sizeof(*iov));
         total = len + sizeof(hdr);
@@ -288,18 +285,18 @@ static bool conn_stop_dispatch(const wt_conn *c) {
 
 /* Delivers complete frames from rbuf. Returns <0 on a framing error. */
 static int plain_parse(wt_conn *c) {
-        while (!conn_stop_dispatch(c) && c->rlen - c->roff >= PLAIN_HEADER) {
-                const uint8_t *p = c->rbuf + c->roff;
-                size_t n = (size_t) p[0] << 24 | (size_t) p[1] << 16 | (size_t) p[2] << 8 | p[3];
-                if (n > c->max_message) {
-                        conn_end(c, -EMSGSIZE, "plain WebTTY message size %zu exceeds read limit %zu", n,
-                                 c->max_message);
-                        return -EMSGSIZE;
+        while (!conn_stop_dispatch(c)) {
+                const uint8_t *msg;
+                size_t n;
+                int r = lpframe_parse(c->rbuf + c->roff, c->rlen - c->roff, c->max_message, &msg, &n);
+                if (r < 0) {
+                        conn_end(c, r, "plain WebTTY message size %zu exceeds read limit %zu", n, c->max_message);
+                        return r;
                 }
-                if (c->rlen - c->roff - PLAIN_HEADER < n)
+                if (r == 0)
                         break;
-                c->roff += PLAIN_HEADER + n;
-                c->ops->on_message(c, p + PLAIN_HEADER, n, c->userdata);
+                c->roff += LPFRAME_HEADER + n;
+                c->ops->on_message(c, msg, n, c->userdata);
         }
         if (c->roff == c->rlen)
                 c->rlen = c->roff = 0;
@@ -343,13 +340,13 @@ static void plain_read(wt_conn *c) {
                 size_t want = READ_CHUNK;
                 ssize_t n;
 
+                const uint8_t *msg;
+                size_t fl;
+
                 /* Read a whole large frame at once when its header says so. */
-                if (c->rlen - c->roff >= PLAIN_HEADER) {
-                        const uint8_t *p = c->rbuf + c->roff;
-                        size_t fl = (size_t) p[0] << 24 | (size_t) p[1] << 16 | (size_t) p[2] << 8 | p[3];
-                        if (fl <= c->max_message && fl + PLAIN_HEADER > c->rlen - c->roff)
-                                want = MAX(want, fl + PLAIN_HEADER - (c->rlen - c->roff));
-                }
+                if (lpframe_parse(c->rbuf + c->roff, c->rlen - c->roff, c->max_message, &msg, &fl) == 0 &&
+                    fl > 0)
+                        want = MAX(want, fl + LPFRAME_HEADER - (c->rlen - c->roff));
                 if (plain_reserve(c, want) < 0) {
                         conn_end(c, -ENOMEM, "out of memory");
                         return;

@@ -135,3 +135,37 @@ def test_stalled_reader_does_not_block_other_sessions(webttyd):
         assert bytes(res.stdout) == b"still-responsive\n"
     assert time.monotonic() - t0 < 3
     stalled.abort()
+
+
+@pytest.mark.wt_timeout(60)
+@pytest.mark.parametrize("kind", ["ws", "unix"])
+def test_ctrl_c_after_short_backpressure_repeated(webttyd, kind):
+    """The ^C scenario repeated with a short slow-read phase (the session must end
+    every time; an output pause that is never lifted leaves it hanging)."""
+    d = webttyd.start()
+    timings = []
+    for i in range(4):
+        c = d.connect(kind)
+        c.send(wp.open_msg(["yes"], tty=True))
+        m = c.recv(5)
+        assert m.kind == "ack", m
+        _slow_read(c, 0.2, d.pid)
+        c.send(wp.stdin(b"\x03"))
+        t0 = time.monotonic()
+        close = None
+        try:
+            while True:
+                m = c.recv(3)
+                if isinstance(m, wp.Ended):
+                    break
+                if m.kind == "close":
+                    close = m
+                    break
+        except wp.Timeout:
+            pytest.fail("iteration %d: no Close within 3 s of ^C (output stopped, session hung); "
+                        "earlier iterations: %s" % (i, ["%.1f ms" % (t * 1000) for t in timings]))
+        timings.append(time.monotonic() - t0)
+        assert close is not None and close.code == -1, (i, close)
+        c.abort()
+    print("\n[%s] ^C -> Close: %s" % (kind, ", ".join("%.1f ms" % (t * 1000) for t in timings)))
+    assert max(timings) < CTRL_C_LIMIT_S
