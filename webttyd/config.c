@@ -334,7 +334,9 @@ int config_validate(const webttyd_config *cfg, const wt_url *urls, size_t n_urls
         if (any_tcp && !cfg->allow_unauthenticated)
                 return config_fail("local plain WebTTY transport has no HTTP auth layer; use --allow-unauthenticated "
                                    "only for isolated development");
-        if ((cfg->login_user || cfg->allow_client_user) && cfg->mode != SPAWN_MODE_LOGIN)
+        /* --allow-client-user is also accepted in spawn mode, where (unlike the
+         * reference) a client-selected account is refused without it. */
+        if (cfg->login_user && cfg->mode != SPAWN_MODE_LOGIN)
                 return config_fail("--login-user and --allow-client-user require --execution-mode=login");
         if (cfg->mode == SPAWN_MODE_LOGIN && !cfg->login_user && !cfg->allow_client_user)
                 return config_fail("login execution mode requires an existing local OS username (--login-user) or "

@@ -394,6 +394,7 @@ static int session_watch_child(session *se) {
 }
 
 static void handle_open(session *se, const Webtty__Open *open) {
+        _cleanup_(spawn_account_done) spawn_account acct = {0};
         _cleanup_free_ char *err = NULL;
         char argc_s[16];
         int r;
@@ -406,11 +407,14 @@ static void handle_open(session *se, const Webtty__Open *open) {
                 session_reject(se, "missing open config");
                 return;
         }
-        if (open->session_key_grant) {
+        /* Order as the reference: account, then session key grant, then process start. */
+        r = spawn_resolve_account(open->config, &se->srv->policy, &acct, &err);
+        if (r >= 0 && open->session_key_grant) {
                 session_reject(se, "E2E session key grant was provided but no resolver is configured");
                 return;
         }
-        r = spawn_start(open->config, &se->srv->policy, &se->child, &err);
+        if (r >= 0)
+                r = spawn_start_as(open->config, &se->srv->policy, &acct, &se->child, &err);
         if (r < 0) {
                 session_reject(se, err ? err : strerror(-r));
                 return;

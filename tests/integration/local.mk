@@ -1,11 +1,20 @@
 # tests/integration/: the real webttyd and webtty driven over every transport by a
 # standard-library Python client under pytest (Debian: python3-pytest).
-# run-integration.sh exits 77 (skip) when pytest is missing.
-TESTS += tests/integration/run-integration.sh
-AM_TESTS_ENVIRONMENT = \
-	abs_top_builddir='$(abs_top_builddir)'; export abs_top_builddir; \
-	WEBTTYD='$(abs_top_builddir)/webttyd/webttyd'; export WEBTTYD; \
-	WEBTTY='$(abs_top_builddir)/helper/webtty'; export WEBTTY;
+#
+# `make check` runs the generated wrapper integration.test (build tree), which points
+# the suite at the freshly built binaries and runs run-integration.sh from the source
+# tree. run-integration.sh exits 77 (skip) when pytest is missing.
+TESTS += tests/integration/integration.test
+CLEANFILES += tests/integration/integration.test
+tests/integration/integration.test: Makefile
+	$(AM_V_GEN)$(MKDIR_P) tests/integration && { \
+	  echo '#!/bin/sh'; \
+	  echo "BUILDDIR='$(abs_top_builddir)'; export BUILDDIR"; \
+	  echo "WEBTTYD='$(abs_top_builddir)/webttyd/webttyd'; export WEBTTYD"; \
+	  echo "WEBTTY='$(abs_top_builddir)/helper/webtty'; export WEBTTY"; \
+	  echo "exec '$(abs_top_srcdir)/tests/integration/run-integration.sh' \"\$$@\""; \
+	} >$@.tmp && chmod +x $@.tmp && mv -f $@.tmp $@
+
 dist_noinst_SCRIPTS += tests/integration/run-integration.sh
 EXTRA_DIST += \
 	tests/integration/conftest.py \

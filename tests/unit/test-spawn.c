@@ -253,9 +253,12 @@ START_TEST(test_env_empty_value) {
         cfg_env(&t, "MISSING", "");
         cfg_env(&t, "LC_ALL", "");
         cfg_env(&t, "RSTREAM_AUTHENTICATION_TOKEN", "");
+        cfg_env(&t, "AWS_SECRET_ACCESS_KEY", "");
         cfg_env(&t, "TZ", "");
         ck_assert_int_eq(spawn_build_env(&t.config, &acct, &pol, &env), 0);
-        assert_env(env, (const char *const[]){"EDITOR=vi", "TZ=UTC", "PATH=/usr/local/bin:/usr/bin:/bin",
+        /* Only passthrough keys (PATH, locale, TZ) take the daemon's value; EDITOR
+         * and the secrets set in the daemon's environment are dropped. */
+        assert_env(env, (const char *const[]){"TZ=UTC", "PATH=/usr/local/bin:/usr/bin:/bin",
                                               "LANG=C.UTF-8", "USER=operator", "LOGNAME=operator",
                                               "SHELL=/bin/sh", "HOME=/home/operator", NULL});
         strv_free(env);
