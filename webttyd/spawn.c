@@ -7,9 +7,6 @@
  * fd, drops privileges, chdirs and execs. A failure there is written as
  * {stage, errno} to a close-on-exec pipe; EOF on that pipe means the exec
  * succeeded. */
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +20,7 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -761,8 +759,21 @@ static int child_reset_signals(void) {
         for (int sig = 1; sig < _NSIG; sig++) {
                 if (sig == SIGKILL || sig == SIGSTOP)
                         continue;
-                /* glibc's internal signals answer EINVAL. */
-                if (sigaction(sig, &sa, NULL) < 0 && errno != EINVAL)
+                if (sigaction(sig, &sa, NULL) == 0)
+                        continue;
+                if (errno != EINVAL)
+                        return -errno;
+                /* glibc refuses its internal signals (32, 33); an ignored
+                 * disposition would still survive exec, so reset them with the
+                 * raw system call (the kernel's struct: handler, flags,
+                 * restorer, 64-bit mask). */
+                struct {
+                        void *handler;
+                        unsigned long flags;
+                        void *restorer;
+                        uint64_t mask;
+                } ksa = {.handler = SIG_DFL};
+                if (syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask)) < 0 && errno != EINVAL)
                         return -errno;
         }
         if (sigemptyset(&none) < 0 || sigprocmask(SIG_SETMASK, &none, NULL) < 0)

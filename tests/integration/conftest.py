@@ -452,12 +452,23 @@ def _daemon_env():
     return env
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "wt_rep_" + rep.when, rep)
+
+
 @pytest.fixture
-def webttyd():
+def webttyd(request):
     f = DaemonFactory()
     try:
         yield f
     finally:
+        rep = getattr(request.node, "wt_rep_call", None)
+        if rep is not None and rep.failed:
+            for dm in f.daemons:
+                print("--- webttyd %d stderr (tail) ---\n%s" % (dm.pid, dm.stderr()[-6000:]))
         f.teardown()
 
 
