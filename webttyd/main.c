@@ -7,7 +7,7 @@
 #include <sodium.h>
 #include <systemd/sd-daemon.h>
 
-#include "config.h"
+#include "options.h"
 #include "listen.h"
 #include "log.h"
 #include "macro.h"

@@ -1,5 +1,5 @@
 /* webttyd command line (see config.h). */
-#include "config.h"
+#include "options.h"
 
 #include <ctype.h>
 #include <errno.h>

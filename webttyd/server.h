@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <systemd/sd-event.h>
 
-#include "config.h"
+#include "options.h"
 #include "spawn.h"
 
 typedef struct session session;
