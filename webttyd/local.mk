@@ -3,7 +3,7 @@ sbin_PROGRAMS += webttyd/webttyd
 
 webttyd_webttyd_SOURCES = \
 	webttyd/main.c \
-	webttyd/config.c webttyd/config.h \
+	webttyd/options.c webttyd/options.h \
 	webttyd/listen.c webttyd/listen.h \
 	webttyd/server.c webttyd/server.h \
 	webttyd/session.c webttyd/session.h \
