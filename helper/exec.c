@@ -724,6 +724,9 @@ static int client_setup(client *cl, const wt_url *u) {
         (void) sd_event_add_signal(cl->event, &cl->term_src[0], SIGTERM, on_term, cl);
         (void) sd_event_add_signal(cl->event, &cl->term_src[1], SIGHUP, on_term, cl);
         (void) sd_event_add_signal(cl->event, &cl->term_src[2], SIGINT, on_term, cl);
+        /* As the reference client: a remote PTY needs a local terminal to drive it. */
+        if (cl->o->tty && !isatty(STDIN_FILENO))
+                return client_fail(cl, "-t/--tty requires a terminal on stdin");
         if (u->kind != WT_URL_WS && cl->o->token)
                 return client_fail(cl, "plain WebTTY transport does not support HTTP bearer tokens");
         r = client_connect(cl, u);

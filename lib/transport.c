@@ -48,8 +48,9 @@ struct wt_conn {
 
         /* WebSocket */
         wslay_event_context_ptr ws;
-        uint8_t *initial; /* bytes read past the HTTP upgrade */
+        uint8_t *initial; /* staging: bytes past the HTTP upgrade, then socket reads */
         size_t initial_len, initial_off;
+        size_t ws_read_bytes; /* read in the current wake-up */
         held_msg *held_head, *held_tail; /* received while reading is paused */
 
         /* plain send queue */
@@ -381,13 +382,30 @@ static ssize_t ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
                 wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
                 return -1;
         }
-        if (c->initial_off < c->initial_len) {
+        if (c->initial_off == c->initial_len) {
+                /* wslay asks for at most 4 KiB at a time; read big chunks into a
+                 * staging buffer so a bulk stream costs few system calls. */
+                if (c->ws_read_bytes >= READ_BUDGET) {
+                        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+                        return -1;
+                }
+                if (!c->initial && !(c->initial = malloc(READ_CHUNK)))
+                        n = -1, errno = ENOMEM;
+                else
+                        n = read(c->fd, c->initial, READ_CHUNK);
+                if (n > 0) {
+                        c->initial_len = (size_t) n;
+                        c->initial_off = 0;
+                        c->ws_read_bytes += (size_t) n;
+                }
+        } else
+                n = 1;
+        if (n > 0) {
                 size_t k = MIN(len, c->initial_len - c->initial_off);
                 memcpy(buf, c->initial + c->initial_off, k);
                 c->initial_off += k;
                 return (ssize_t) k;
         }
-        n = read(c->fd, buf, len);
         if (n < 0) {
                 if (errno == EAGAIN || errno == EINTR) {
                         wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
@@ -489,7 +507,14 @@ static void ws_read(wt_conn *c) {
         ws_deliver_held(c);
         if (conn_stop_dispatch(c))
                 return;
+        c->ws_read_bytes = 0;
         r = wslay_event_recv(c->ws);
+        if (c->initial && c->initial_off == c->initial_len) {
+                /* Idle connections keep no staging buffer. */
+                free(c->initial);
+                c->initial = NULL;
+                c->initial_len = c->initial_off = 0;
+        }
         if (c->ended || c->free_pending)
                 return;
         if (r < 0 || c->read_eof) {

@@ -252,6 +252,31 @@ static void output_set_paused(session *se, bool pause) {
                 wt_conn_want_writable(se->conn);
 }
 
+/* Reads what the child has written, up to one chunk. A PTY hands out at most
+ * a few KiB per read, so keep reading while data is there: one message per
+ * wake-up instead of one per read. Returns bytes read, 0 at end of stream, or
+ * -EAGAIN when nothing was available. */
+static ssize_t output_read(int fd, uint8_t *buf, size_t size) {
+        size_t got = 0;
+
+        while (got < size) {
+                ssize_t n = read(fd, buf + got, size - got);
+                if (n > 0) {
+                        got += (size_t) n;
+                        continue;
+                }
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (got > 0) /* deliver what we have; EOF or the error shows up on the next read */
+                        break;
+                if (n < 0 && errno == EAGAIN)
+                        return -EAGAIN;
+                /* EIO on a PTY master means the slave side is gone: end of stream. */
+                return 0;
+        }
+        return (ssize_t) got;
+}
+
 static int on_output(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         session *se = userdata;
         int idx = output_index(se, s);
@@ -260,16 +285,9 @@ static int on_output(sd_event_source *s, int fd, uint32_t revents, void *userdat
         ssize_t n;
         size_t h;
 
-        n = read(fd, payload, OUTPUT_CHUNK);
-        if (n < 0) {
-                if (errno == EAGAIN || errno == EINTR)
-                        return 0;
-                /* EIO on a PTY master means the slave side is gone: end of stream. */
-                if (errno != EIO)
-                        log_session(se, LOG_DEBUG, "child output read failed", "error", strerror(errno), NULL,
-                                    NULL);
-                n = 0;
-        }
+        n = output_read(fd, payload, OUTPUT_CHUNK);
+        if (n == -EAGAIN)
+                return 0;
         if (n == 0) {
                 output_eof(se, idx);
                 return 0;
@@ -538,6 +556,9 @@ static void on_conn_end(wt_conn *c, int r, const char *why, void *userdata) {
         session *se = userdata;
 
         if (se->phase != PHASE_CLOSING) {
+                /* A reset is the client going away, not a fault of the session. */
+                if (r == -ECONNRESET || r == -EPIPE)
+                        r = 0;
                 if (r < 0) {
                         session_fail(se, NULL, "%s", why ? why : strerror(-r));
                         return; /* wait for our close frame to go out, bounded by the close timer */

@@ -20,6 +20,7 @@ expires, so a hung client never hangs the benchmark.
 
 import argparse
 import asyncio
+import atexit
 import errno
 import fcntl
 import json
@@ -147,7 +148,9 @@ def run_to_devnull(cmd, timeout, errfile):
 
 def errfile_path():
     d = os.environ.get("BENCH_TMP") or "/tmp"
-    return os.path.join(d, "bench-child-%d.err" % os.getpid())
+    path = os.path.join(d, "bench-child-%d.err" % os.getpid())
+    atexit.register(lambda: os.path.exists(path) and os.unlink(path))
+    return path
 
 
 def cmd_bulk(args):

@@ -144,16 +144,27 @@ def test_missing_token_file(webttyd):
     assert rc == 1 and err.strip(), err
 
 
-def test_login_flags_need_login_mode(webttyd):
-    text = "--login-user and --allow-client-user require --execution-mode=login"
-    _fails(webttyd, ["--listen", "unix:/tmp/wt-never.sock", "--login-user", "root"], text)
-    _fails(webttyd, ["--listen", "unix:/tmp/wt-never.sock", "--allow-client-user"], text)
-    _fails(webttyd, ["--listen", "unix:/tmp/wt-never.sock", "--execution-mode", "spawn",
-                     "--allow-client-user"], text)
+def _never(webttyd):
+    return "unix:" + os.path.join(webttyd.mkdir(), "never.sock")
+
+
+@pytest.mark.parametrize("flags", [["--login-user", "root"],
+                                   ["--execution-mode", "spawn", "--login-user", "root"]],
+                         ids=["login-user", "spawn+login-user"])
+def test_login_flags_need_login_mode(webttyd, flags):
+    _fails(webttyd, ["--listen", _never(webttyd)] + flags,
+           "--login-user and --allow-client-user require --execution-mode=login")
+
+
+def test_allow_client_user_accepted_in_spawn_mode(webttyd):
+    # Deliberate divergence: spawn mode refuses client-selected accounts unless
+    # --allow-client-user is given, so the flag must be accepted there.
+    d = webttyd.start(listen=("unix",), args=["--allow-client-user"])
+    assert d.proc.poll() is None
 
 
 def test_invalid_execution_mode(webttyd):
-    _fails(webttyd, ["--listen", "unix:/tmp/wt-never.sock", "--execution-mode", "sudo"],
+    _fails(webttyd, ["--listen", _never(webttyd), "--execution-mode", "sudo"],
            'invalid WebTTY execution mode "sudo" (valid: spawn, login)')
 
 
