@@ -309,11 +309,9 @@ static int listener_add(server *srv, int fd, wt_framing framing, char *name) {
         return 0;
 }
 
-static int adopt_inherited(server *srv, int n) {
-        char **names = NULL;
+static int adopt_inherited(server *srv, int n, char **names) {
         int r = 0;
 
-        (void) sd_listen_fds_with_names(0, &names);
         for (int i = 0; i < n && r >= 0; i++) {
                 int fd = SD_LISTEN_FDS_START + i;
                 const char *nm = names && names[i] ? names[i] : "";
@@ -336,17 +334,14 @@ static int adopt_inherited(server *srv, int n) {
                         name = NULL;
                 r = listener_add(srv, fd, fr, name ? name : strdup("inherited"));
         }
-        for (size_t i = 0; names && names[i]; i++)
-                free(names[i]);
-        free(names);
         return r;
 }
 
-int listeners_open(server *srv, const wt_url *urls, size_t n_urls, int n_inherited) {
+int listeners_open(server *srv, const wt_url *urls, size_t n_urls, int n_inherited, char **fd_names) {
         int r;
 
         if (n_inherited > 0) {
-                r = adopt_inherited(srv, n_inherited);
+                r = adopt_inherited(srv, n_inherited, fd_names);
                 if (r < 0)
                         return r;
         }

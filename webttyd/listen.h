@@ -10,7 +10,8 @@
 typedef struct server server;
 typedef struct listener listener;
 
-/* Binds every url (or adopts inherited fds, whose framing follows
- * --transport) and starts accepting. Logs "listening on <url>". */
-int listeners_open(server *srv, const wt_url *urls, size_t n_urls, int n_inherited);
+/* Adopts the n_inherited sockets passed by systemd (framing from their
+ * FileDescriptorName "plain"/"websocket", else --transport), binds every url,
+ * and starts accepting. Logs "listening on <url>" for each. */
+int listeners_open(server *srv, const wt_url *urls, size_t n_urls, int n_inherited, char **fd_names);
 void listeners_free(server *srv);

@@ -50,6 +50,7 @@ int main(int argc, char **argv) {
         server *srv = NULL;
         wt_url *urls = NULL;
         size_t n_urls = 0;
+        char **fd_names = NULL;
         int n_inherited, r;
 
         if (sodium_init() < 0) {
@@ -66,7 +67,7 @@ int main(int argc, char **argv) {
          * (and later keys) live in this process's memory. */
         (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
-        n_inherited = sd_listen_fds(1);
+        n_inherited = sd_listen_fds_with_names(1, &fd_names);
         if (n_inherited < 0) {
                 fprintf(stderr, "webttyd: failed to read LISTEN_FDS: %s\n", strerror(-n_inherited));
                 n_inherited = 0;
@@ -80,13 +81,16 @@ int main(int argc, char **argv) {
                         fprintf(stderr, "webttyd: failed to set up the event loop: %s\n", strerror(-r));
         }
         if (r >= 0)
-                r = listeners_open(srv, urls, n_urls, n_inherited);
+                r = listeners_open(srv, urls, n_urls, n_inherited, fd_names);
         if (r >= 0)
                 r = server_run(srv);
         server_free(srv);
         for (size_t i = 0; i < n_urls; i++)
                 wt_url_done(&urls[i]);
         free(urls);
+        for (size_t i = 0; fd_names && fd_names[i]; i++)
+                free(fd_names[i]);
+        free(fd_names);
         config_done(&cfg);
         return r < 0 ? 1 : 0;
 }

@@ -27,4 +27,5 @@ EXTRA_DIST += \
 	tests/integration/test_lifecycle.py \
 	tests/integration/test_backpressure.py \
 	tests/integration/test_client.py \
-	tests/integration/test_login.py
+	tests/integration/test_login.py \
+	tests/integration/test_systemd.py
