@@ -2,6 +2,7 @@
 #include "session.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,6 +31,7 @@ enum { OUT_STDOUT, OUT_STDERR, N_OUT };
 
 typedef enum session_phase {
         PHASE_HANDSHAKE, /* waiting for Open */
+        PHASE_STARTING,  /* child forked, waiting for its exec outcome */
         PHASE_OPEN,      /* child running or streams draining */
         PHASE_CLOSING,   /* Close/Error sent or fatal error; waiting for the peer */
 } session_phase;
@@ -48,7 +50,7 @@ struct session {
         spawn_child child;
         bool child_started, child_done, draining;
         int exit_code;
-        sd_event_source *child_src;
+        sd_event_source *child_src, *exec_src;
         sd_event_source *out_src[N_OUT];
         bool out_eos_sent[N_OUT];
         bool output_paused;
@@ -125,8 +127,11 @@ static void log_closed(session *se) {
 /* ---- child process ------------------------------------------------------ */
 
 static void child_signal(session *se, int sig) {
-        if (se->child_started && !se->child_done && se->child.pid > 0)
-                (void) kill(-se->child.pid, sig); /* the child leads its own process group */
+        if (!se->child_started || se->child_done || se->child.pid <= 0)
+                return;
+        /* The child leads its own process group once it has run setsid(). */
+        if (kill(-se->child.pid, sig) < 0 && errno == ESRCH)
+                (void) kill(se->child.pid, sig);
 }
 
 static void output_stop(session *se) {
@@ -136,8 +141,11 @@ static void output_stop(session *se) {
 
 static void stdin_close(session *se) {
         se->stdin_src = sd_event_source_disable_unref(se->stdin_src);
-        if (!se->child.tty && se->child.stdin_fd >= 0)
+        if (se->child.tty)
+                safe_close(se->stdin_fd); /* our duplicate of the master */
+        else
                 se->child.stdin_fd = safe_close(se->child.stdin_fd);
+        se->stdin_fd = -1;
         se->stdin_closed = true;
         free(se->in_buf);
         se->in_buf = NULL;
@@ -150,6 +158,7 @@ static void child_teardown(session *se) {
         output_stop(se);
         stdin_close(se);
         se->child_src = sd_event_source_disable_unref(se->child_src);
+        se->exec_src = sd_event_source_disable_unref(se->exec_src);
         if (se->child_started && !se->child_done && se->child.pid > 0) {
                 /* Reap now so no zombie is left; SIGKILL makes this prompt. */
                 (void) waitpid(se->child.pid, NULL, 0);
@@ -396,7 +405,14 @@ static int watch_output(session *se, int idx, int fd) {
 static int session_watch_child(session *se) {
         int r;
 
-        se->stdin_fd = se->child.tty ? se->child.master_fd : se->child.stdin_fd;
+        /* On a PTY, stdin and output share the master. epoll takes one
+         * registration per fd, so the stdin writer watches its own duplicate. */
+        if (se->child.tty) {
+                se->stdin_fd = fcntl(se->child.master_fd, F_DUPFD_CLOEXEC, 3);
+                if (se->stdin_fd < 0)
+                        return -errno;
+        } else
+                se->stdin_fd = se->child.stdin_fd;
         r = sd_event_add_child(se->srv->event, &se->child_src, se->child.pid, WEXITED, on_child_exit, se);
         if (r < 0)
                 return r;
@@ -411,10 +427,11 @@ static int session_watch_child(session *se) {
         return r;
 }
 
+static int on_exec_report(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
 static void handle_open(session *se, const Webtty__Open *open) {
         _cleanup_(spawn_account_done) spawn_account acct = {0};
         _cleanup_free_ char *err = NULL;
-        char argc_s[16];
         int r;
 
         if (se->phase != PHASE_HANDSHAKE) {
@@ -433,12 +450,42 @@ static void handle_open(session *se, const Webtty__Open *open) {
         }
         if (r >= 0)
                 r = spawn_start_as(open->config, &se->srv->policy, &acct, &se->child, &err);
+        if (r >= 0) {
+                se->child_started = true;
+                r = sd_event_add_io(se->srv->event, &se->exec_src, se->child.report_fd, EPOLLIN, on_exec_report,
+                                    se);
+        }
         if (r < 0) {
                 session_reject(se, err ? err : strerror(-r));
                 return;
         }
-        se->child_started = true;
+        /* Until the exec outcome is known nothing else from the peer is handled. */
+        se->phase = PHASE_STARTING;
+        (void) wt_conn_pause_reading(se->conn, true);
+}
+
+/* The child has exec'd its program (or failed to): Ack and start streaming,
+ * or send the failure as Error. */
+static int on_exec_report(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        session *se = userdata;
+        _cleanup_free_ char *err = NULL;
+        char argc_s[16];
+        int r;
+
+        r = spawn_check_started(&se->child, &err);
+        if (r == 0)
+                return 0;
+        /* Out of epoll before the fd is closed (see spawn_check_started()). */
+        se->exec_src = sd_event_source_disable_unref(se->exec_src);
+        se->child.report_fd = safe_close(se->child.report_fd);
+        if (r < 0) {
+                se->child_started = false;
+                spawn_child_done(&se->child);
+                session_reject(se, err ? err : strerror(-r));
+                return 0;
+        }
         se->phase = PHASE_OPEN;
+        (void) wt_conn_pause_reading(se->conn, false);
         se->open_timer = sd_event_source_disable_unref(se->open_timer);
         snprintf(argc_s, sizeof(argc_s), "%zu", se->child.argc);
         log_session(se, LOG_INFO, "session accepted", NULL, NULL, NULL, NULL);
@@ -447,12 +494,13 @@ static void handle_open(session *se, const Webtty__Open *open) {
                     se->child.workdir, "user", se->child.user, "execution_mode", exec_mode_name(se), NULL);
         /* Ack goes out before any output is read. */
         if (SEND(se, wmsg_pack_ack) < 0)
-                return;
+                return 0;
         r = session_watch_child(se);
         if (r < 0)
                 session_fail(se, NULL, "failed to watch child: %s", strerror(-r));
         else if (se->draining)
                 session_drain(se);
+        return 0;
 }
 
 static void handle_data(session *se, const Webtty__Data *d) {
@@ -594,6 +642,8 @@ void session_drain(session *se) {
                 session_fail(se, NULL, "server is shutting down");
                 return;
         }
+        if (se->phase == PHASE_STARTING)
+                return; /* signalled once running, see on_exec_report() */
         /* A PTY session gets a hang-up, like a closed terminal; a pipe session an interrupt. */
         child_signal(se, se->child.tty ? SIGHUP : SIGINT);
 }

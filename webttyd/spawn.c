@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -990,21 +991,29 @@ static int report_error(const child_report *rep, const exec_plan *p, char **ret_
 
 /* EOF on the report pipe: exec succeeded. A report: the child failed and is
  * reaped here, so nothing is left behind. */
-static int wait_report(int fd, pid_t pid, const exec_plan *p, char **ret_error) {
+int spawn_check_started(spawn_child *c, char **ret_error) {
+        exec_plan p = {.exe = c->exe, .workdir = c->workdir};
         child_report rep;
         ssize_t n;
 
+        *ret_error = NULL;
+        if (c->report_fd < 0)
+                return 1;
         do
-                n = read(fd, &rep, sizeof rep);
+                n = read(c->report_fd, &rep, sizeof rep);
         while (n < 0 && errno == EINTR);
-        if (n == 0)
+        if (n < 0 && errno == EAGAIN)
                 return 0;
+        if (n == 0)
+                return 1;
+        /* The report is written in one piece, so a short read is a failure too. */
         if (n != (ssize_t) sizeof rep) {
                 rep = (child_report){.stage = STAGE_REPORT, .err = n < 0 ? errno : EIO};
-                (void) kill(pid, SIGKILL);
+                (void) kill(c->pid, SIGKILL);
         }
-        reap(pid);
-        return report_error(&rep, p, ret_error);
+        reap(c->pid);
+        c->pid = -1;
+        return report_error(&rep, &p, ret_error);
 }
 
 static int start_process(exec_plan *p, spawn_child *c, char **ret_error) {
@@ -1032,9 +1041,13 @@ static int start_process(exec_plan *p, spawn_child *c, char **ret_error) {
                 child_run(p, report_w);
         report_w = safe_close(report_w);
         spawn_io_close_child_side(&io);
-        r = wait_report(report_r, pid, p, ret_error);
-        if (r < 0)
-                return r;
+        if (fcntl(report_r, F_SETFL, O_NONBLOCK) < 0) {
+                r = negative_errno();
+                (void) kill(pid, SIGKILL);
+                reap(pid);
+                return set_error(ret_error, r, "failed to start process: fcntl: %s", ERRNO_TEXT(r));
+        }
+        c->report_fd = TAKE_FD(report_r);
         c->pid = pid;
         c->tty = p->tty;
         c->master_fd = TAKE_FD(io.master);
@@ -1047,7 +1060,7 @@ static int start_process(exec_plan *p, spawn_child *c, char **ret_error) {
 /* ---- putting it together ------------------------------------------------- */
 
 static const spawn_child child_init = {
-        .pid = -1, .master_fd = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+        .pid = -1, .master_fd = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .report_fd = -1};
 
 void spawn_child_done(spawn_child *c) {
         if (!c)
@@ -1056,6 +1069,7 @@ void spawn_child_done(spawn_child *c) {
         safe_close(c->stdin_fd);
         safe_close(c->stdout_fd);
         safe_close(c->stderr_fd);
+        safe_close(c->report_fd);
         free(c->exe);
         free(c->workdir);
         free(c->user);
@@ -1148,5 +1162,19 @@ int spawn_start(const Webtty__Config *config, const spawn_policy *policy, spawn_
         r = spawn_resolve_account(config, policy, &acct, ret_error);
         if (r < 0)
                 return r;
-        return spawn_start_as(config, policy, &acct, ret, ret_error);
+        r = spawn_start_as(config, policy, &acct, ret, ret_error);
+        while (r >= 0) {
+                struct pollfd pfd = {.fd = ret->report_fd, .events = POLLIN};
+                r = spawn_check_started(ret, ret_error);
+                if (r != 0)
+                        break;
+                if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+                        r = negative_errno();
+        }
+        ret->report_fd = safe_close(ret->report_fd);
+        if (r < 0) {
+                spawn_child_done(ret);
+                return r;
+        }
+        return 0;
 }

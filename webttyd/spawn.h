@@ -62,6 +62,7 @@ typedef struct spawn_child {
         char *workdir; /* resolved working directory */
         size_t argc;
         char *user; /* account name the child runs as */
+        int report_fd; /* exec outcome pipe until spawn_check_started() returns != 0, else -1 */
 } spawn_child;
 
 /* Resolves the account for a session (host spec 5.1). On failure returns a
@@ -94,8 +95,9 @@ int spawn_build_env(const Webtty__Config *config, const spawn_account *acct, con
 int spawn_resolve_executable(const char *argv0, const char *workdir, const char *path_env, char **ret,
                              char **ret_error);
 
-/* Resolves everything above and starts the child. All returned fds are
- * non-blocking and close-on-exec. Child-side failures (chdir, credentials,
+/* Resolves everything above, starts the child and waits (blocking) for the
+ * exec outcome; the daemon uses spawn_start_as() instead. All returned fds
+ * are non-blocking and close-on-exec. Child-side failures (chdir, credentials,
  * exec) are reported from the child over a close-on-exec pipe and the child is
  * reaped, so a returned error means nothing runs; the texts are
  * "chdir <dir>: <error>", "failed to switch user: <step>: <error>" and
@@ -103,11 +105,26 @@ int spawn_resolve_executable(const char *argv0, const char *workdir, const char 
 int spawn_start(const Webtty__Config *config, const spawn_policy *policy, spawn_child *ret,
                 char **ret_error);
 
-/* spawn_start() with an account already resolved by spawn_resolve_account(),
- * for callers that check other things (the session key grant) between
- * identity resolution and process start, as protocol spec 4.4 orders them. */
+/* Forks the child for an account already resolved by spawn_resolve_account()
+ * (so callers can check other things, the session key grant, in between, as
+ * protocol spec 4.4 orders them) and returns without waiting for the exec:
+ * the outcome arrives on ret->report_fd, non-blocking, for the event loop. */
 int spawn_start_as(const Webtty__Config *config, const spawn_policy *policy, const spawn_account *acct,
                    spawn_child *ret, char **ret_error);
+/* Call when report_fd is readable: 1 if the program is running, 0 if nothing
+ * is there yet, or a negative errno with the reason in *ret_error
+ * ("chdir ...", "fork/exec ...") after the failed child was reaped. The caller
+ * closes report_fd once the answer is not 0, after removing it from its event
+ * loop: a forked sibling may briefly hold a copy, and an fd closed while still
+ * registered would stay in epoll. */
+int spawn_check_started(spawn_child *c, char **ret_error);
+/* Call when report_fd is readable: 1 if the program is running, 0 if nothing
+ * is there yet, or a negative errno with the reason in *ret_error
+ * ("chdir ...", "fork/exec ...") after the failed child was reaped. The caller
+ * closes report_fd once the answer is not 0, after removing it from its event
+ * loop: a forked sibling may briefly hold a copy, and an fd closed while still
+ * registered would stay in epoll. */
+int spawn_check_started(spawn_child *c, char **ret_error);
 void spawn_child_done(spawn_child *c); /* closes fds, frees strings; does not signal */
 
 void strv_free(char **l);

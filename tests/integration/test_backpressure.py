@@ -82,7 +82,7 @@ def test_pty_backpressure_and_ctrl_c(webttyd, kind):
     after = c.bytes_in - at_ctrl_c
     print("\n[%s] RSS base %d KiB, peak %d KiB (growth %d KiB); slow phase read %d bytes; "
           "client SO_RCVBUF %d; ^C -> Close %.1f ms, %d bytes read from the socket after ^C "
-          "(+%d already buffered in the client)"
+          "(the %d bytes of the slow phase were read but not yet parsed)"
           % (kind, base, peak, growth, slow_bytes, rcvbuf, dt * 1000, after, buffered_at_ctrl_c))
     assert close is not None, "no Close after ^C: %r" % res
     assert close.code == -1, "yes killed by SIGINT should report -1, got %d" % close.code
