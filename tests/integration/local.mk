@@ -28,4 +28,5 @@ EXTRA_DIST += \
 	tests/integration/test_backpressure.py \
 	tests/integration/test_client.py \
 	tests/integration/test_login.py \
-	tests/integration/test_systemd.py
+	tests/integration/test_systemd.py \
+	tests/integration/test_regressions.py

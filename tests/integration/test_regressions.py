@@ -1,0 +1,47 @@
+"""Regressions found while building the daemon, each kept as a test."""
+import time
+
+import wtproto as wp
+
+SH = "/bin/sh"
+
+
+def test_pty_stdin_backpressure_buffers_instead_of_failing(daemon):
+    """A PTY program that does not read: stdin fills the terminal's input queue, the
+    daemon must buffer (and stop reading the peer), not fail. Once the program reads,
+    everything arrives. (The stdin writer used to share the master fd with the output
+    watcher and epoll refused the second registration.)"""
+    c = daemon.connect("unix")
+    c.send(wp.open_msg([SH, "-c", "stty -echo -icanon; sleep 1; head -c 200000 | wc -c"], tty=True))
+    assert c.recv(5).kind == "ack"
+    blob = b"x" * 200000
+    for i in range(0, len(blob), 16384):
+        c.send(wp.stdin(blob[i:i + 16384]))
+    res = wp.collect(c, timeout=20)
+    assert res.close_code == 0, res
+    assert bytes(res.stdout).strip().endswith(b"200000"), bytes(res.stdout)[-200:]
+
+
+def test_concurrent_spawns_do_not_confuse_the_loop(daemon):
+    """Many sessions forked at once: a sibling's fork briefly holds the exec-report pipe,
+    which must leave epoll before it is closed (sd-event aborted on the stale entry)."""
+    conns = []
+    for i in range(40):
+        c = daemon.connect(("unix", "tcp", "ws")[i % 3])
+        c.send(wp.open_msg([SH, "-c", "echo $0", str(i)]))
+        conns.append(c)
+    for i, c in enumerate(conns):
+        res = wp.collect(c, timeout=20)
+        assert res.close_code == 0, res
+        assert bytes(res.stdout) == b"%d\n" % i
+    assert daemon.proc.poll() is None
+
+
+def test_exec_failure_reported_after_async_start(daemon):
+    """The exec outcome arrives asynchronously: a chdir failure is still sent as Error
+    and nothing runs."""
+    c = daemon.connect("unix")
+    c.send(wp.open_msg(["true"], workdir="/nonexistent-dir-xyz"))
+    m = c.recv(5)
+    assert m.kind == "error", m
+    assert m.msg.startswith("chdir /nonexistent-dir-xyz: no such file or directory"), m.msg
