@@ -10,3 +10,10 @@ webttyd_webttyd_SOURCES = \
 	webttyd/spawn.c webttyd/spawn.h
 webttyd_webttyd_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(PROTOBUF_C_CFLAGS) $(SODIUM_CFLAGS)
 webttyd_webttyd_LDADD = lib/libwebtty.la $(SYSTEMD_LIBS) $(PROTOBUF_C_LIBS) $(SODIUM_LIBS) $(UTIL_LIBS)
+
+# systemd units; the service's paths come from configure.
+systemdsystemunit_DATA = webttyd/webttyd.socket webttyd/webttyd.service
+EXTRA_DIST += webttyd/webttyd.socket webttyd/webttyd.service.in
+CLEANFILES += webttyd/webttyd.service
+webttyd/webttyd.service: $(top_srcdir)/webttyd/webttyd.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) webttyd && sed -e 's|@sbindir[@]|$(sbindir)|g' $< >$@.tmp && mv -f $@.tmp $@

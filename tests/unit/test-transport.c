@@ -164,16 +164,19 @@ static void set_nonblock(int fd) {
         ck_assert_int_eq(fcntl(fd, F_SETFL, fl | O_NONBLOCK), 0);
 }
 
-/* Writes all of buf to a raw fd, running the loop whenever the socket is full. */
-static void raw_write(sd_event *e, int fd, const void *buf, size_t len) {
+/* Writes all of buf to a raw fd, running the loop whenever the socket is
+ * full. Returns false if the other end has gone (EPIPE/ECONNRESET). */
+static bool raw_write_try(sd_event *e, int fd, const void *buf, size_t len) {
         const uint8_t *p = buf;
         double deadline = now_sec() + DEADLINE_SEC;
 
         set_nonblock(fd);
         while (len > 0) {
-                ssize_t n = write(fd, p, len);
+                ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
 
                 if (n < 0) {
+                        if (errno == EPIPE || errno == ECONNRESET)
+                                return false;
                         ck_assert_msg(errno == EAGAIN, "write: %s", strerror(errno));
                         ck_assert_msg(now_sec() < deadline, "raw write stuck");
                         ck_assert_int_ge(sd_event_run(e, 5 * 1000), 0);
@@ -182,6 +185,11 @@ static void raw_write(sd_event *e, int fd, const void *buf, size_t len) {
                 p += n;
                 len -= (size_t) n;
         }
+        return true;
+}
+
+static void raw_write(sd_event *e, int fd, const void *buf, size_t len) {
+        ck_assert_msg(raw_write_try(e, fd, buf, len), "write: %s", strerror(errno));
 }
 
 /* Reads exactly len bytes from a raw fd, running the loop while waiting. */
@@ -355,17 +363,18 @@ static void expect_oversize(size_t max, uint32_t announced, const char *want) {
         new_pair(sv);
         ep_open(&b, e, sv[1], WT_FRAMING_PLAIN, max, NULL, 0);
 
-        /* One good frame (an Ack) first; then only the bad header and a few
-         * bytes: the limit must trip without waiting for the body. */
-        memcpy(buf, "\x00\x00\x00\x02\x12\x00", 6);
-        lpframe_header(buf + 6, announced);
-        memset(buf + 6 + LPFRAME_HEADER, 0x41, 8);
-        raw_write(e, sv[0], buf, sizeof(buf));
+        /* One good frame (an empty message) first; then only the bad header
+         * and a few bytes: the limit must trip without waiting for the body. */
+        memset(buf, 0, LPFRAME_HEADER);
+        lpframe_header(buf + LPFRAME_HEADER, announced);
+        memset(buf + 2 * LPFRAME_HEADER, 0x41, 8);
+        raw_write(e, sv[0], buf, 2 * LPFRAME_HEADER + 8);
 
         RUN_UNTIL(e, b.ends == 1);
         ck_assert_int_lt(b.end_r, 0);
         ck_assert_str_eq(b.end_why, want);
-        ck_assert_uint_eq(b.msgs_at_end, max >= 2 ? 1 : 0);
+        ck_assert_uint_eq(b.msgs_at_end, 1);
+        expect_msg(&b, 0, NULL, 0);
         run_for(e, 20);
         ck_assert_uint_eq(b.ends, 1);
         ck_assert_int_eq(wt_conn_send(b.conn, (const uint8_t *) "x", 1), -EPIPE);
@@ -887,7 +896,7 @@ static ws_outcome ws_expect_end(const uint8_t *bytes, size_t len, size_t max, bo
                         continue;
                 o.close_code = n >= 2 ? payload[0] << 8 | payload[1] : 1005;
                 n = ws_frame(f, 0x88, true, payload, MIN(n, (size_t) 2));
-                raw_write(e, sv[1], f, n);
+                (void) raw_write_try(e, sv[1], f, n); /* it may have hung up already */
                 break;
         }
         RUN_UNTIL(e, s->ends == 1);
@@ -924,10 +933,20 @@ START_TEST(test_ws_text_frame) {
         for (int initial = 0; initial <= 1; initial++) {
                 endpoint s = {0};
 
-                ws_expect_end(f, n, MIB, initial, &s);
+                (void) ws_expect_end(f, n, MIB, initial, &s);
                 ck_assert_int_lt(s.end_r, 0);
                 ck_assert_str_eq(s.end_why, "unexpected message type: 1");
                 ck_assert_uint_eq(s.msgs_at_end, 1);
+        }
+        /* A fragmented text message too. */
+        {
+                endpoint s = {0};
+
+                n = ws_frame(f, 0x01, true, "h", 1);
+                n += ws_frame(f + n, 0x80, true, "i", 1);
+                (void) ws_expect_end(f, n, MIB, false, &s);
+                ck_assert_int_lt(s.end_r, 0);
+                ck_assert_str_eq(s.end_why, "unexpected message type: 1");
         }
 }
 END_TEST
@@ -935,52 +954,46 @@ END_TEST
 START_TEST(test_ws_unmasked_frame) {
         uint8_t f[64];
         size_t n;
-        endpoint s = {0};
 
         n = ws_frame(f, 0x82, false, "\x12\x00", 2);
-        ws_expect_end(f, n, MIB, false, &s);
-        ck_assert_int_lt(s.end_r, 0);
-        ck_assert_uint_eq(s.msgs_at_end, 0);
-        ck_assert_msg(s.end_why[0], "no reason given");
+        ws_expect_violation("unmasked binary frame", f, n, MIB, 1002);
 }
 END_TEST
 
 START_TEST(test_ws_bad_frames) {
-        /* Reserved bits, reserved opcodes, a fragmented or oversized control
-         * frame, a continuation without a start, a new message inside a
-         * fragmented one: each is a protocol error (r < 0), never a message. */
+        /* Reserved bits, reserved opcodes, a continuation without a start, a
+         * new message inside a fragmented one (close 1002); a fragmented or
+         * oversized control frame (wslay's frame layer: close without status);
+         * never a message. */
         static const uint8_t rsv[] = {0xc2, 0x80, 1, 2, 3, 4};
         static const uint8_t op3[] = {0x83, 0x80, 1, 2, 3, 4};
         static const uint8_t opb[] = {0x8b, 0x80, 1, 2, 3, 4};
-        static const uint8_t frag_ping[] = {0x09, 0x80, 1, 2, 3, 4};
         static const uint8_t cont_first[] = {0x80, 0x80, 1, 2, 3, 4};
         static const uint8_t nested[] = {0x02, 0x80, 1, 2, 3, 4, 0x82, 0x80, 1, 2, 3, 4};
+        static const uint8_t frag_ping[] = {0x09, 0x80, 1, 2, 3, 4};
         static const struct {
+                const char *what;
                 const uint8_t *b;
                 size_t n;
+                int code;
         } v[] = {
-                {rsv, sizeof(rsv)},           {op3, sizeof(op3)},               {opb, sizeof(opb)},
-                {frag_ping, sizeof(frag_ping)}, {cont_first, sizeof(cont_first)}, {nested, sizeof(nested)},
+                {"RSV1 set", rsv, sizeof(rsv), 1002},
+                {"opcode 3", op3, sizeof(op3), 1002},
+                {"opcode 0xb", opb, sizeof(opb), 1002},
+                {"continuation first", cont_first, sizeof(cont_first), 1002},
+                {"binary inside a fragmented message", nested, sizeof(nested), 1002},
+                {"fragmented ping", frag_ping, sizeof(frag_ping), 1005},
         };
-        uint8_t big_ping[2 + 4 + 126 + 2];
+        uint8_t big_ping[2 + 2 + 4 + 126];
+        uint8_t payload[126] = {0};
         size_t n;
 
-        for (size_t i = 0; i < ELEMENTSOF(v); i++) {
-                endpoint s = {0};
+        for (size_t i = 0; i < ELEMENTSOF(v); i++)
+                ws_expect_violation(v[i].what, v[i].b, v[i].n, MIB, v[i].code);
 
-                ws_expect_end(v[i].b, v[i].n, MIB, false, &s);
-                ck_assert_msg(s.end_r < 0, "case %zu: r=%d why=%s", i, s.end_r, s.end_why);
-                ck_assert_uint_eq(s.msgs_at_end, 0);
-        }
-        {
-                uint8_t payload[126] = {0};
-                endpoint s = {0};
-
-                n = ws_frame(big_ping, 0x89, true, payload, sizeof(payload));
-                ck_assert_uint_le(n, sizeof(big_ping));
-                ws_expect_end(big_ping, n, MIB, false, &s);
-                ck_assert_int_lt(s.end_r, 0);
-        }
+        n = ws_frame(big_ping, 0x89, true, payload, sizeof(payload));
+        ck_assert_uint_le(n, sizeof(big_ping));
+        ws_expect_violation("126-byte ping", big_ping, n, MIB, 1005);
 }
 END_TEST
 
@@ -1063,24 +1076,19 @@ START_TEST(test_ws_too_big) {
         }
 
         /* Fragments each below the limit that add up to more than it. */
+        n = ws_frame(f, 0x02, true, p, 600);
+        n += ws_frame(f + n, 0x80, true, p + 600, 401);
+        ws_expect_violation("fragments above the limit", f, n, 1000, 1009);
+
+        /* One frame announcing more than the limit (refused on its header). */
+        n = ws_frame(f, 0x82, true, p, 1001);
+        ws_expect_violation("frame above the limit", f, n, 1000, 1009);
+
+        /* A 64-bit length far beyond everything, some payload following. */
         {
-                endpoint s = {0};
+                uint8_t huge[14 + 16] = {0x82, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4};
 
-                n = ws_frame(f, 0x02, true, p, 600);
-                n += ws_frame(f + n, 0x80, true, p + 600, 401);
-                ws_expect_end(f, n, 1000, false, &s);
-                ck_assert_int_lt(s.end_r, 0);
-                ck_assert_uint_eq(s.msgs_at_end, 0);
-        }
-
-        /* A 64-bit length far beyond everything. */
-        {
-                endpoint s = {0};
-                static const uint8_t huge[] = {0x82, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff,
-                                               0xff, 0xff, 1,    2,    3,    4};
-
-                ws_expect_end(huge, sizeof(huge), MIB, false, &s);
-                ck_assert_int_lt(s.end_r, 0);
+                ws_expect_violation("2^63-1 byte frame", huge, sizeof(huge), MIB, 1009);
         }
 }
 END_TEST
@@ -1131,6 +1139,29 @@ START_TEST(test_ws_initial) {
         expect_msg(&s, 2, "\x22\x02\x08\x07", 4);
         ep_done(&s);
         close(sv[1]);
+
+        /* The socket already holds more (a 3000-byte message) when the bytes
+         * past the upgrade are consumed: both arrive, in order. */
+        {
+                _cleanup_free_ uint8_t *big = pattern(3000, 4), *bf = malloc(3100);
+                size_t bn;
+
+                ck_assert_ptr_nonnull(bf);
+                bn = ws_frame(bf, 0x82, true, big, 3000);
+                s = (endpoint){0};
+                new_pair(sv);
+                raw_write(e, sv[1], f + cut, n - cut);
+                raw_write(e, sv[1], bf, bn);
+                ep_open(&s, e, sv[0], WT_FRAMING_WS_SERVER, MIB, f, cut);
+                RUN_UNTIL(e, s.n_msgs == 4);
+                expect_msg(&s, 0, "\x12\x00", 2);
+                expect_msg(&s, 1, "\x3a\x00", 2);
+                expect_msg(&s, 2, "\x22\x02\x08\x07", 4);
+                expect_msg(&s, 3, big, 3000);
+                ck_assert_uint_eq(s.ends, 0);
+                ep_done(&s);
+                close(sv[1]);
+        }
 }
 END_TEST
 
