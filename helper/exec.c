@@ -37,7 +37,7 @@ typedef struct exec_opts {
         char *url_text;
         char *token;
         bool tty, interactive, heartbeat;
-        char **env;      /* KEY=VALUE specs as given */
+        char **env; /* KEY=VALUE specs as given */
         size_t n_env;
         char *workdir;
         char *user;
@@ -239,7 +239,8 @@ static void fail_server_error(client *cl, const Webtty__Message *m) {
         }
         const Webtty__ProtocolError *pe = m->protocol_error;
         (void) client_fail(cl, "server error: %s",
-                           pe && !is_blank(pe->msg) ? pe->msg : protocol_error_default(pe ? (int) pe->code : 0));
+                           pe && !is_blank(pe->msg) ? pe->msg
+                                                    : protocol_error_default(pe ? (int) pe->code : 0));
 }
 
 static int on_heartbeat(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -588,7 +589,8 @@ static void exec_help(void) {
         printf("Usage: webtty exec --url URL [OPTIONS] -- COMMAND [ARGS...]\n"
                "Run a command on a WebTTY server.\n\n"
                "  --url URL               ws://HOST:PORT[/path], tcp://HOST:PORT or unix:/PATH\n"
-               "  --auth-token-file FILE  bearer token for WebSocket servers (or RSTREAM_WEBTTY_AUTH_TOKEN)\n"
+               "  --auth-token-file FILE  bearer token for WebSocket servers (or "
+               "RSTREAM_WEBTTY_AUTH_TOKEN)\n"
                "  -t, --tty               allocate a remote PTY (local terminal in raw mode)\n"
                "  -i, --interactive       forward stdin even when it is a terminal\n"
                "  -e, --env KEY[=VALUE]   set a variable (KEY alone copies it from here)\n"
@@ -732,8 +734,8 @@ static int client_setup(client *cl, const wt_url *u) {
         r = client_connect(cl, u);
         if (r < 0)
                 return r;
-        r = sd_event_add_time_relative(cl->event, &cl->open_timer, CLOCK_MONOTONIC, cl->o->open_timeout_usec, 0,
-                                       on_open_timeout, cl);
+        r = sd_event_add_time_relative(cl->event, &cl->open_timer, CLOCK_MONOTONIC, cl->o->open_timeout_usec,
+                                       0, on_open_timeout, cl);
         if (r < 0)
                 return client_fail(cl, "%s", strerror(-r));
         /* stdin is forwarded when it is not a terminal, or with -t/-i. */

@@ -55,7 +55,8 @@ static void escape_value(const char *v, char *out, size_t outlen, bool quote) {
         for (i = 0; v[i] && i < LOG_VALUE_MAX && o + 6 < outlen; i++) {
                 unsigned char c = (unsigned char) v[i];
                 if (c < 0x20 || c == 0x7f || (needs_quote && (c == '"' || c == '\\')))
-                        o += (size_t) snprintf(out + o, outlen - o, c == '"' || c == '\\' ? "\\%c" : "\\x%02x", c);
+                        o += (size_t) snprintf(out + o, outlen - o,
+                                               c == '"' || c == '\\' ? "\\%c" : "\\x%02x", c);
                 else
                         out[o++] = (char) c;
         }

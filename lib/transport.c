@@ -17,8 +17,8 @@
 #include "lpframe.h"
 #include "macro.h"
 
-#define READ_CHUNK (256u * 1024u)    /* bytes per read(2) for plain framing */
-#define READ_BUDGET (1024u * 1024u)  /* bytes per wake-up, so one peer cannot starve others */
+#define READ_CHUNK (256u * 1024u)   /* bytes per read(2) for plain framing */
+#define READ_BUDGET (1024u * 1024u) /* bytes per wake-up, so one peer cannot starve others */
 
 typedef struct txbuf {
         struct txbuf *next;
@@ -50,7 +50,7 @@ struct wt_conn {
         wslay_event_context_ptr ws;
         uint8_t *initial; /* staging: bytes past the HTTP upgrade, then socket reads */
         size_t initial_len, initial_off;
-        size_t ws_read_bytes; /* read in the current wake-up */
+        size_t ws_read_bytes;            /* read in the current wake-up */
         held_msg *held_head, *held_tail; /* received while reading is paused */
 
         /* plain send queue */
@@ -60,10 +60,10 @@ struct wt_conn {
         size_t low_watermark;
         bool want_writable;
         bool read_paused;
-        bool closing;      /* close handshake started by us */
-        bool ended;        /* reading is over; on_end pending or delivered */
+        bool closing; /* close handshake started by us */
+        bool ended;   /* reading is over; on_end pending or delivered */
         bool end_notified;
-        bool read_eof;     /* WebSocket recv callback saw EOF/error */
+        bool read_eof; /* WebSocket recv callback saw EOF/error */
         int read_errno;
         int end_r;
         char end_why[256];
@@ -291,7 +291,8 @@ static int plain_parse(wt_conn *c) {
                 size_t n;
                 int r = lpframe_parse(c->rbuf + c->roff, c->rlen - c->roff, c->max_message, &msg, &n);
                 if (r < 0) {
-                        conn_end(c, r, "plain WebTTY message size %zu exceeds read limit %zu", n, c->max_message);
+                        conn_end(c, r, "plain WebTTY message size %zu exceeds read limit %zu", n,
+                                 c->max_message);
                         return r;
                 }
                 if (r == 0)
@@ -421,9 +422,11 @@ static ssize_t ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
         return n;
 }
 
-static ssize_t ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags, void *userdata) {
+static ssize_t ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
+                          void *userdata) {
         wt_conn *c = userdata;
-        ssize_t n = send(c->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT | (flags & WSLAY_MSG_MORE ? MSG_MORE : 0));
+        ssize_t n = send(c->fd, data, len,
+                         MSG_NOSIGNAL | MSG_DONTWAIT | (flags & WSLAY_MSG_MORE ? MSG_MORE : 0));
 
         if (n < 0) {
                 if (errno == EAGAIN || errno == EINTR)
@@ -459,7 +462,8 @@ static void ws_hold(wt_conn *c, const uint8_t *msg, size_t len) {
         c->held_tail = h;
 }
 
-static void ws_on_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg, void *userdata) {
+static void ws_on_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
+                         void *userdata) {
         wt_conn *c = userdata;
 
         if (c->ended || c->free_pending)
@@ -599,7 +603,8 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
                 else if (!c->free_pending)
                         conn_after_flush(c);
         }
-        if (!c->free_pending && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->ended && !c->read_paused) {
+        if (!c->free_pending && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->ended &&
+            !c->read_paused) {
                 if (is_ws(c))
                         ws_read(c);
                 else
@@ -722,8 +727,9 @@ int wt_conn_new(sd_event *event, int fd, wt_framing framing, size_t max_message,
         }
         socket_tune(fd);
         if (is_ws(c)) {
-                r = framing == WT_FRAMING_WS_SERVER ? wslay_event_context_server_init(&c->ws, &ws_callbacks, c)
-                                                    : wslay_event_context_client_init(&c->ws, &ws_callbacks, c);
+                r = framing == WT_FRAMING_WS_SERVER
+                            ? wslay_event_context_server_init(&c->ws, &ws_callbacks, c)
+                            : wslay_event_context_client_init(&c->ws, &ws_callbacks, c);
                 if (r < 0) {
                         r = -ENOMEM;
                         goto fail;

@@ -69,13 +69,13 @@ int wt_conn_fd(const wt_conn *c);
 
 /* Calls packer(args..., &buf, &len) (one of the wmsg_pack_* helpers), sends
  * the result on conn and frees it. Evaluates to 0 or a negative errno. */
-#define WT_SEND_PACKED(conn, packer, ...)                                                          \
-        ({                                                                                         \
-                uint8_t *_wb = NULL;                                                               \
-                size_t _wl = 0;                                                                    \
-                int _wr = packer(__VA_ARGS__ __VA_OPT__(, ) & _wb, &_wl);                          \
-                if (_wr >= 0)                                                                      \
-                        _wr = wt_conn_send((conn), _wb, _wl);                                      \
-                free(_wb);                                                                         \
-                _wr;                                                                               \
+#define WT_SEND_PACKED(conn, packer, ...)                                                                   \
+        ({                                                                                                  \
+                uint8_t *_wb = NULL;                                                                        \
+                size_t _wl = 0;                                                                             \
+                int _wr = packer(__VA_ARGS__ __VA_OPT__(, ) & _wb, &_wl);                                   \
+                if (_wr >= 0)                                                                               \
+                        _wr = wt_conn_send((conn), _wb, _wl);                                               \
+                free(_wb);                                                                                  \
+                _wr;                                                                                        \
         })

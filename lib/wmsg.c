@@ -26,7 +26,8 @@ Webtty__Message *wmsg_unpack(const uint8_t *buf, size_t len, char *err, size_t e
         Webtty__Message *m = webtty__message__unpack(NULL, len, buf);
 
         if (!m && err)
-                snprintf(err, errlen, "failed to unmarshal protobuf: proto: cannot parse invalid wire-format data");
+                snprintf(err, errlen,
+                         "failed to unmarshal protobuf: proto: cannot parse invalid wire-format data");
         return m;
 }
 
@@ -72,12 +73,12 @@ size_t wmsg_data_header(uint8_t *end, Webtty__Data__Type type, size_t len) {
         return (size_t) (end - p);
 }
 
-#define PACK_PAYLOAD(field, case_, value)                                                          \
-        do {                                                                                       \
-                Webtty__Message m = WEBTTY__MESSAGE__INIT;                                         \
-                m.payload_case = case_;                                                            \
-                m.field = (value);                                                                 \
-                return wmsg_pack(&m, ret, ret_len);                                                \
+#define PACK_PAYLOAD(field, case_, value)                                                                   \
+        do {                                                                                                \
+                Webtty__Message m = WEBTTY__MESSAGE__INIT;                                                  \
+                m.payload_case = case_;                                                                     \
+                m.field = (value);                                                                          \
+                return wmsg_pack(&m, ret, ret_len);                                                         \
         } while (0)
 
 int wmsg_pack_ack(uint8_t **ret, size_t *ret_len) {

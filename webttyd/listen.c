@@ -108,7 +108,8 @@ static void upgrade_refuse(upgrade *u, int status, const char *body, const char 
         char st[8];
 
         snprintf(st, sizeof(st), "%d", status);
-        wlog_record(LOG_WARNING, "websocket upgrade refused", "peer", u->peer, "status", st, "error", why, NULL);
+        wlog_record(LOG_WARNING, "websocket upgrade refused", "peer", u->peer, "status", st, "error", why,
+                    NULL);
         if (http_upgrade_response_error(status, body, &resp) >= 0)
                 (void) write_all(u->fd, resp);
         (void) shutdown(u->fd, SHUT_WR);
@@ -135,8 +136,8 @@ static void upgrade_complete(upgrade *u, const uint8_t *rest, size_t rest_len) {
         if (srv->draining)
                 return upgrade_refuse(u, 503, "server is shutting down", "server is draining");
         if (!upgrade_authorized(u, req))
-                return upgrade_refuse(u, 401, "unauthorized", req->authorization ? "invalid bearer token"
-                                                                                  : "missing bearer token");
+                return upgrade_refuse(u, 401, "unauthorized",
+                                      req->authorization ? "invalid bearer token" : "missing bearer token");
         if (!http_upgrade_origin_ok(req->origin, req->host, srv->cfg->allowed_origins,
                                     srv->cfg->allow_unauthenticated))
                 return upgrade_refuse(u, 403, "origin not allowed", "origin not allowed");
@@ -180,7 +181,8 @@ static int on_upgrade_io(sd_event_source *s, int fd, uint32_t revents, void *use
 static int on_upgrade_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         upgrade *u = userdata;
 
-        wlog_record(LOG_INFO, "websocket upgrade timed out", "peer", u->peer, "error", "operation timeout", NULL);
+        wlog_record(LOG_INFO, "websocket upgrade timed out", "peer", u->peer, "error", "operation timeout",
+                    NULL);
         upgrade_free(u);
         return 0;
 }
@@ -324,7 +326,8 @@ static int adopt_inherited(server *srv, int n, char **names) {
                 else if (strcmp(nm, "websocket") == 0 || strcmp(nm, "ws") == 0)
                         fr = WT_FRAMING_WS_SERVER;
                 if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
-                        r = wlog_errno(LOG_ERR, -EBADF, "inherited fd %d is not a listening stream socket", fd);
+                        r = wlog_errno(LOG_ERR, -EBADF, "inherited fd %d is not a listening stream socket",
+                                       fd);
                         break;
                 }
                 (void) fcntl(fd, F_SETFD, FD_CLOEXEC);
@@ -354,7 +357,8 @@ int listeners_open(server *srv, const wt_url *urls, size_t n_urls, int n_inherit
                                 err ? err : strerror(-r));
                         return r;
                 }
-                r = listener_add(srv, fd, urls[i].kind == WT_URL_WS ? WT_FRAMING_WS_SERVER : WT_FRAMING_PLAIN,
+                r = listener_add(srv, fd,
+                                 urls[i].kind == WT_URL_WS ? WT_FRAMING_WS_SERVER : WT_FRAMING_PLAIN,
                                  listener_name(fd, &urls[i]));
                 if (r < 0)
                         return r;

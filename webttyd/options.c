@@ -19,10 +19,12 @@
 static void help(void) {
         printf("Usage: webttyd [OPTIONS]\n"
                "Serve WebTTY terminal sessions.\n\n"
-               "  --listen ADDR             ws://HOST:PORT[/path], tcp://HOST:PORT, unix:/PATH or HOST:PORT\n"
+               "  --listen ADDR             ws://HOST:PORT[/path], tcp://HOST:PORT, unix:/PATH or "
+               "HOST:PORT\n"
                "                            (repeatable; default " WEBTTYD_DEFAULT_LISTEN ")\n"
                "  --transport KIND          framing for HOST:PORT and inherited sockets: websocket|plain\n"
-               "  --auth-token-file FILE    bearer token for WebSocket clients (or RSTREAM_WEBTTY_AUTH_TOKEN)\n"
+               "  --auth-token-file FILE    bearer token for WebSocket clients (or "
+               "RSTREAM_WEBTTY_AUTH_TOKEN)\n"
                "  --allow-unauthenticated   serve without a token (isolated development only)\n"
                "  --allowed-origin ORIGIN   allow browser Origin (repeatable; * allows any)\n"
                "  --execution-mode MODE     spawn|login (default spawn)\n"
@@ -116,7 +118,8 @@ static int read_token_file(webttyd_config *cfg, const char *path) {
         fclose(f);
         if (n > TOKEN_FILE_MAX) {
                 sodium_free(buf);
-                fprintf(stderr, "webttyd: --auth-token-file %s: larger than %d bytes\n", path, TOKEN_FILE_MAX);
+                fprintf(stderr, "webttyd: --auth-token-file %s: larger than %d bytes\n", path,
+                        TOKEN_FILE_MAX);
                 return -EFBIG;
         }
         r = set_token(cfg, buf, n);
@@ -218,7 +221,8 @@ static int parse_one(webttyd_config *cfg, int c, const char *arg, bool *close_se
                 else if (strcmp(arg, "plain") == 0)
                         cfg->bare_kind = WT_URL_TCP;
                 else if (strcmp(arg, "webtransport") == 0) {
-                        fprintf(stderr, "webttyd: --transport webtransport is not supported by this server\n");
+                        fprintf(stderr,
+                                "webttyd: --transport webtransport is not supported by this server\n");
                         return -EOPNOTSUPP;
                 } else
                         return bad_value("--transport", arg);
@@ -236,7 +240,9 @@ static int parse_one(webttyd_config *cfg, int c, const char *arg, bool *close_se
                 return strv_push(&cfg->allowed_origins, arg);
         case OPT_MODE:
                 if (parse_mode(arg, &cfg->mode) < 0) {
-                        fprintf(stderr, "webttyd: invalid WebTTY execution mode \"%s\" (valid: spawn, login)\n", arg);
+                        fprintf(stderr,
+                                "webttyd: invalid WebTTY execution mode \"%s\" (valid: spawn, login)\n",
+                                arg);
                         return -EINVAL;
                 }
                 return 0;
@@ -248,16 +254,20 @@ static int parse_one(webttyd_config *cfg, int c, const char *arg, bool *close_se
                 cfg->allow_client_user = true;
                 return 0;
         case OPT_SHUTDOWN_TIMEOUT:
-                return parse_duration(arg, &cfg->shutdown_timeout_usec) < 0 ? bad_value("--shutdown-timeout", arg) : 0;
+                return parse_duration(arg, &cfg->shutdown_timeout_usec) < 0
+                               ? bad_value("--shutdown-timeout", arg)
+                               : 0;
         case OPT_OPEN_TIMEOUT:
                 if (parse_duration(arg, &cfg->open_timeout_usec) < 0 || cfg->open_timeout_usec == 0)
                         return bad_value("--open-timeout", arg);
                 return 0;
         case OPT_CLOSE_TIMEOUT:
                 *close_set = true;
-                return parse_duration(arg, &cfg->close_timeout_usec) < 0 ? bad_value("--close-timeout", arg) : 0;
+                return parse_duration(arg, &cfg->close_timeout_usec) < 0 ? bad_value("--close-timeout", arg)
+                                                                         : 0;
         case OPT_HEARTBEAT:
-                return parse_duration(arg, &cfg->heartbeat_usec) < 0 ? bad_value("--heartbeat-interval", arg) : 0;
+                return parse_duration(arg, &cfg->heartbeat_usec) < 0 ? bad_value("--heartbeat-interval", arg)
+                                                                     : 0;
         case OPT_MAX_MESSAGE:
                 errno = 0;
                 v = strtoull(arg, &end, 10);
@@ -309,7 +319,8 @@ int config_parse_argv(int argc, char **argv, webttyd_config *cfg) {
                 return -EINVAL;
         }
         if (!close_set)
-                cfg->close_timeout_usec = cfg->shutdown_timeout_usec ? cfg->shutdown_timeout_usec : DEFAULT_TIMEOUT_USEC;
+                cfg->close_timeout_usec =
+                        cfg->shutdown_timeout_usec ? cfg->shutdown_timeout_usec : DEFAULT_TIMEOUT_USEC;
         env_token = getenv("RSTREAM_WEBTTY_AUTH_TOKEN");
         if (!cfg->auth_token && env_token && set_token(cfg, env_token, strlen(env_token)) == -ENOMEM)
                 return -ENOMEM;
@@ -329,20 +340,24 @@ int config_validate(const webttyd_config *cfg, const wt_url *urls, size_t n_urls
                 any_tcp |= urls[i].kind == WT_URL_TCP;
         }
         if (any_ws && !cfg->auth_token && !cfg->allow_unauthenticated)
-                return config_fail("local webtty server requires --auth-token-file or RSTREAM_WEBTTY_AUTH_TOKEN; use "
-                                   "--allow-unauthenticated only for isolated development");
+                return config_fail(
+                        "local webtty server requires --auth-token-file or RSTREAM_WEBTTY_AUTH_TOKEN; use "
+                        "--allow-unauthenticated only for isolated development");
         if (any_tcp && !cfg->allow_unauthenticated)
-                return config_fail("local plain WebTTY transport has no HTTP auth layer; use --allow-unauthenticated "
-                                   "only for isolated development");
+                return config_fail(
+                        "local plain WebTTY transport has no HTTP auth layer; use --allow-unauthenticated "
+                        "only for isolated development");
         /* --allow-client-user is also accepted in spawn mode, where (unlike the
          * reference) a client-selected account is refused without it. */
         if (cfg->login_user && cfg->mode != SPAWN_MODE_LOGIN)
                 return config_fail("--login-user and --allow-client-user require --execution-mode=login");
         if (cfg->mode == SPAWN_MODE_LOGIN && !cfg->login_user && !cfg->allow_client_user)
-                return config_fail("login execution mode requires an existing local OS username (--login-user) or "
-                                   "--allow-client-user");
+                return config_fail(
+                        "login execution mode requires an existing local OS username (--login-user) or "
+                        "--allow-client-user");
         if (cfg->login_user && !getpwnam(cfg->login_user)) {
-                fprintf(stderr, "webttyd: --login-user \"%s\" is not a usable local OS account\n", cfg->login_user);
+                fprintf(stderr, "webttyd: --login-user \"%s\" is not a usable local OS account\n",
+                        cfg->login_user);
                 return -EINVAL;
         }
         return 0;

@@ -9,9 +9,9 @@
 #include "url.h"
 
 typedef struct webttyd_config {
-        char **listen;          /* --listen values, NULL-terminated (NULL: default) */
-        wt_url_kind bare_kind;  /* --transport for HOST:PORT addresses */
-        char *auth_token;       /* bearer token (secret; freed with sodium_memzero) */
+        char **listen;         /* --listen values, NULL-terminated (NULL: default) */
+        wt_url_kind bare_kind; /* --transport for HOST:PORT addresses */
+        char *auth_token;      /* bearer token (secret; freed with sodium_memzero) */
         bool allow_unauthenticated;
         char **allowed_origins; /* NULL-terminated, may be NULL */
         spawn_mode mode;

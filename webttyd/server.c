@@ -61,8 +61,8 @@ void server_begin_drain(server *s) {
                 (void) sd_event_exit(s->event, 0);
                 return;
         }
-        if (sd_event_add_time_relative(s->event, &s->shutdown_timer, CLOCK_MONOTONIC, s->cfg->shutdown_timeout_usec,
-                                       0, on_shutdown_timeout, s) < 0)
+        if (sd_event_add_time_relative(s->event, &s->shutdown_timer, CLOCK_MONOTONIC,
+                                       s->cfg->shutdown_timeout_usec, 0, on_shutdown_timeout, s) < 0)
                 (void) sd_event_exit(s->event, 0);
 }
 

@@ -112,12 +112,12 @@ static void log_closed(session *se) {
 
         snprintf(dur, sizeof(dur), "%llu", (unsigned long long) ((now_usec() - se->started_usec) / 1000));
         snprintf(code, sizeof(code), "%d", se->exit_code);
-        wlog_record(LOG_INFO, "session closed", "session_id", se->id, "transport", wt_conn_transport(se->conn),
-                    "peer", se->peer, "duration_ms", dur, "opened", se->child_started ? "true" : "false",
-                    "authenticated", "false", "child_done", se->child_done ? "true" : "false", "exit_code",
-                    se->child_done ? code : NULL, "e2e", "false", "client_proof_required", "false",
-                    "execution_mode", exec_mode_name(se), "reason_code", se->end_reason,
-                    "error", se->end_error[0] ? se->end_error : NULL, NULL);
+        wlog_record(LOG_INFO, "session closed", "session_id", se->id, "transport",
+                    wt_conn_transport(se->conn), "peer", se->peer, "duration_ms", dur, "opened",
+                    se->child_started ? "true" : "false", "authenticated", "false", "child_done",
+                    se->child_done ? "true" : "false", "exit_code", se->child_done ? code : NULL, "e2e",
+                    "false", "client_proof_required", "false", "execution_mode", exec_mode_name(se),
+                    "reason_code", se->end_reason, "error", se->end_error[0] ? se->end_error : NULL, NULL);
 }
 
 /* ---- sending ---------------------------------------------------------- */
@@ -242,7 +242,8 @@ static int output_index(const session *se, sd_event_source *s) {
 }
 
 static void output_eof(session *se, int idx) {
-        Webtty__Data__Type type = idx == OUT_STDERR ? WEBTTY__DATA__TYPE__TYPE_STDERR : WEBTTY__DATA__TYPE__TYPE_STDOUT;
+        Webtty__Data__Type type =
+                idx == OUT_STDERR ? WEBTTY__DATA__TYPE__TYPE_STDERR : WEBTTY__DATA__TYPE__TYPE_STDOUT;
 
         se->out_src[idx] = sd_event_source_disable_unref(se->out_src[idx]);
         if (!se->out_eos_sent[idx]) {
@@ -256,7 +257,8 @@ static void output_set_paused(session *se, bool pause) {
         se->output_paused = pause;
         for (int i = 0; i < N_OUT; i++)
                 if (se->out_src[i])
-                        (void) sd_event_source_set_enabled(se->out_src[i], pause ? SD_EVENT_OFF : SD_EVENT_ON);
+                        (void) sd_event_source_set_enabled(se->out_src[i],
+                                                           pause ? SD_EVENT_OFF : SD_EVENT_ON);
         if (pause)
                 wt_conn_want_writable(se->conn);
 }
@@ -289,7 +291,8 @@ static ssize_t output_read(int fd, uint8_t *buf, size_t size) {
 static int on_output(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         session *se = userdata;
         int idx = output_index(se, s);
-        Webtty__Data__Type type = idx == OUT_STDERR ? WEBTTY__DATA__TYPE__TYPE_STDERR : WEBTTY__DATA__TYPE__TYPE_STDOUT;
+        Webtty__Data__Type type =
+                idx == OUT_STDERR ? WEBTTY__DATA__TYPE__TYPE_STDERR : WEBTTY__DATA__TYPE__TYPE_STDOUT;
         uint8_t *payload = output_buffer + WMSG_DATA_HEADER_MAX;
         ssize_t n;
         size_t h;
@@ -452,8 +455,8 @@ static void handle_open(session *se, const Webtty__Open *open) {
                 r = spawn_start_as(open->config, &se->srv->policy, &acct, &se->child, &err);
         if (r >= 0) {
                 se->child_started = true;
-                r = sd_event_add_io(se->srv->event, &se->exec_src, se->child.report_fd, EPOLLIN, on_exec_report,
-                                    se);
+                r = sd_event_add_io(se->srv->event, &se->exec_src, se->child.report_fd, EPOLLIN,
+                                    on_exec_report, se);
         }
         if (r < 0) {
                 session_reject(se, err ? err : strerror(-r));
@@ -694,8 +697,8 @@ int session_start(server *srv, int fd, wt_framing framing, const uint8_t *initia
         se->started_usec = now_usec();
         sessid_next(se->id);
         snprintf(se->peer, sizeof(se->peer), "%s", peer);
-        r = wt_conn_new(srv->event, fd, framing, srv->cfg->max_message, &session_conn_ops, se, initial, initial_len,
-                        &se->conn);
+        r = wt_conn_new(srv->event, fd, framing, srv->cfg->max_message, &session_conn_ops, se, initial,
+                        initial_len, &se->conn);
         if (r < 0) {
                 safe_close(fd);
                 free(se);
@@ -707,8 +710,8 @@ int session_start(server *srv, int fd, wt_framing framing, const uint8_t *initia
                 srv->sessions->prev = se;
         srv->sessions = se;
         srv->n_sessions++;
-        r = sd_event_add_time_relative(srv->event, &se->open_timer, CLOCK_MONOTONIC, srv->cfg->open_timeout_usec, 0,
-                                       on_open_timer, se);
+        r = sd_event_add_time_relative(srv->event, &se->open_timer, CLOCK_MONOTONIC,
+                                       srv->cfg->open_timeout_usec, 0, on_open_timer, se);
         if (r < 0) {
                 session_free(se);
                 return r;

@@ -61,7 +61,7 @@ typedef struct spawn_child {
         char *exe;     /* resolved executable path */
         char *workdir; /* resolved working directory */
         size_t argc;
-        char *user; /* account name the child runs as */
+        char *user;    /* account name the child runs as */
         int report_fd; /* exec outcome pipe until spawn_check_started() returns != 0, else -1 */
 } spawn_child;
 
