@@ -41,6 +41,7 @@ struct upgrade {
         int fd;
         http_upgrade_parser *parser;
         sd_event_source *io, *timer;
+        uint64_t accepted_usec;
         char peer[128];
 };
 
@@ -148,7 +149,7 @@ static void upgrade_complete(upgrade *u, const uint8_t *rest, size_t rest_len) {
         /* epoll holds one registration per fd: drop ours before the session adds its own. */
         u->io = sd_event_source_disable_unref(u->io);
         fd = TAKE_FD(u->fd);
-        r = session_start(srv, fd, WT_FRAMING_WS_SERVER, rest, rest_len, u->peer);
+        r = session_start(srv, fd, WT_FRAMING_WS_SERVER, rest, rest_len, u->peer, u->accepted_usec);
         if (r < 0)
                 wlog_errno(LOG_ERR, r, "failed to start a session for %s: %m", u->peer);
         upgrade_free(u);
@@ -187,7 +188,7 @@ static int on_upgrade_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
-static int upgrade_start(listener *l, int fd) {
+static int upgrade_start(listener *l, int fd, uint64_t accepted_usec) {
         upgrade *u = calloc(1, sizeof(*u));
         int r;
 
@@ -197,6 +198,7 @@ static int upgrade_start(listener *l, int fd) {
         }
         u->l = l;
         u->fd = fd;
+        u->accepted_usec = accepted_usec;
         format_peer(fd, u->peer, sizeof(u->peer));
         u->next = l->upgrades;
         if (l->upgrades)
@@ -207,8 +209,9 @@ static int upgrade_start(listener *l, int fd) {
                 r = sd_event_add_io(l->srv->event, &u->io, fd, EPOLLIN, on_upgrade_io, u);
         /* The open deadline covers the upgrade too. */
         if (r >= 0)
-                r = sd_event_add_time_relative(l->srv->event, &u->timer, CLOCK_MONOTONIC,
-                                               l->srv->cfg->open_timeout_usec, 0, on_upgrade_timeout, u);
+                r = sd_event_add_time(l->srv->event, &u->timer, CLOCK_MONOTONIC,
+                                      accepted_usec + l->srv->cfg->open_timeout_usec, 0, on_upgrade_timeout,
+                                      u);
         if (r < 0)
                 upgrade_free(u);
         return r;
@@ -218,8 +221,10 @@ static int upgrade_start(listener *l, int fd) {
 
 static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         listener *l = userdata;
+        uint64_t accepted_usec = 0;
         int r;
 
+        (void) sd_event_now(l->srv->event, CLOCK_MONOTONIC, &accepted_usec);
         for (int i = 0; i < ACCEPT_BATCH; i++) {
                 char peer[128];
                 int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -229,7 +234,7 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                         break;
                 }
                 if (l->framing == WT_FRAMING_WS_SERVER) {
-                        (void) upgrade_start(l, cfd);
+                        (void) upgrade_start(l, cfd, accepted_usec);
                         continue;
                 }
                 if (l->srv->draining) {
@@ -237,7 +242,7 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
                         continue;
                 }
                 format_peer(cfd, peer, sizeof(peer));
-                r = session_start(l->srv, cfd, WT_FRAMING_PLAIN, NULL, 0, peer);
+                r = session_start(l->srv, cfd, WT_FRAMING_PLAIN, NULL, 0, peer, accepted_usec);
                 if (r < 0)
                         wlog_errno(LOG_ERR, r, "failed to start a session for %s: %m", peer);
         }

@@ -681,7 +681,7 @@ void session_free_all(server *srv) {
 }
 
 int session_start(server *srv, int fd, wt_framing framing, const uint8_t *initial, size_t initial_len,
-                  const char *peer) {
+                  const char *peer, uint64_t accepted_usec) {
         session *se;
         int r;
 
@@ -693,6 +693,7 @@ int session_start(server *srv, int fd, wt_framing framing, const uint8_t *initia
         se->srv = srv;
         se->child.pid = 0;
         se->child.master_fd = se->child.stdin_fd = se->child.stdout_fd = se->child.stderr_fd = -1;
+        se->child.report_fd = -1;
         se->stdin_fd = -1;
         se->started_usec = now_usec();
         sessid_next(se->id);
@@ -710,8 +711,9 @@ int session_start(server *srv, int fd, wt_framing framing, const uint8_t *initia
                 srv->sessions->prev = se;
         srv->sessions = se;
         srv->n_sessions++;
-        r = sd_event_add_time_relative(srv->event, &se->open_timer, CLOCK_MONOTONIC,
-                                       srv->cfg->open_timeout_usec, 0, on_open_timer, se);
+        /* The open deadline runs from accept, so it covers the WebSocket upgrade too. */
+        r = sd_event_add_time(srv->event, &se->open_timer, CLOCK_MONOTONIC,
+                              accepted_usec + srv->cfg->open_timeout_usec, 0, on_open_timer, se);
         if (r < 0) {
                 session_free(se);
                 return r;

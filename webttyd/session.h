@@ -12,9 +12,10 @@ typedef struct server server;
 typedef struct session session;
 
 /* Takes ownership of fd (closed on failure too). initial holds bytes
- * already read past an HTTP upgrade. peer is a printable address. */
+ * already read past an HTTP upgrade. peer is a printable address.
+ * accepted_usec (CLOCK_MONOTONIC) starts the open deadline. */
 int session_start(server *srv, int fd, wt_framing framing, const uint8_t *initial, size_t initial_len,
-                  const char *peer);
+                  const char *peer, uint64_t accepted_usec);
 
 session *session_next(session *se);
 
