@@ -31,6 +31,9 @@ struct listener {
         int fd;
         wt_framing framing;
         char *name;
+        char *unix_path; /* a socket file we created, removed at exit */
+        dev_t unix_dev;
+        ino_t unix_ino;
         sd_event_source *src;
         upgrade *upgrades; /* connections in the HTTP upgrade phase */
 };
@@ -345,6 +348,27 @@ static int adopt_inherited(server *srv, int n, char **names) {
         return r;
 }
 
+/* Remembers which file we bound so that exit removes it, unless it has been
+ * replaced by someone else meanwhile. */
+static void listener_own_socket_file(listener *l, const char *path) {
+        struct stat st;
+
+        if (stat(path, &st) < 0 || !(l->unix_path = strdup(path)))
+                return;
+        l->unix_dev = st.st_dev;
+        l->unix_ino = st.st_ino;
+}
+
+static void listener_remove_socket_file(listener *l) {
+        struct stat st;
+
+        if (l->unix_path && lstat(l->unix_path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+            st.st_dev == l->unix_dev && st.st_ino == l->unix_ino)
+                (void) unlink(l->unix_path);
+        free(l->unix_path);
+        l->unix_path = NULL;
+}
+
 int listeners_open(server *srv, const wt_url *urls, size_t n_urls, int n_inherited, char **fd_names) {
         int r;
 
@@ -367,6 +391,8 @@ int listeners_open(server *srv, const wt_url *urls, size_t n_urls, int n_inherit
                                  listener_name(fd, &urls[i]));
                 if (r < 0)
                         return r;
+                if (urls[i].kind == WT_URL_UNIX)
+                        listener_own_socket_file(srv->listeners, urls[i].path);
         }
         return 0;
 }
@@ -379,6 +405,7 @@ void listeners_free(server *srv) {
                         upgrade_free(l->upgrades);
                 l->src = sd_event_source_disable_unref(l->src);
                 safe_close(l->fd);
+                listener_remove_socket_file(l);
                 free(l->name);
                 free(l);
         }

@@ -61,8 +61,8 @@ def test_unix_listener_needs_no_flag_and_is_0600(webttyd):
 
 
 def test_stale_unix_socket_replaced(webttyd):
-    """A leftover socket file from a dead daemon (webttyd leaves its socket on exit)
-    must not prevent a restart."""
+    """A leftover socket file from a dead daemon (killed with SIGKILL, so it could not
+    remove it) must not prevent a restart."""
     dirpath = webttyd.mkdir()
     path = os.path.join(dirpath, "stale.sock")
     s = socket.socket(socket.AF_UNIX)
@@ -191,3 +191,11 @@ def test_port_in_use(webttyd):
         assert rc == 1 and err.strip(), (rc, err)
     finally:
         s.close()
+
+
+def test_unix_socket_removed_on_exit(webttyd):
+    d = webttyd.start(listen=("unix",), token=None)
+    path = d.unix_path()
+    assert os.path.exists(path)
+    assert d.terminate() == 0
+    assert not os.path.exists(path), "webttyd left its socket file behind"
