@@ -454,7 +454,8 @@ static void ws_hold(wt_conn *c, const uint8_t *msg, size_t len) {
         }
         h->next = NULL;
         h->len = len;
-        memcpy(h->data, msg, len);
+        if (len > 0) /* an empty message may come with msg == NULL */
+                memcpy(h->data, msg, len);
         if (c->held_tail)
                 c->held_tail->next = h;
         else
@@ -521,14 +522,23 @@ static void ws_read(wt_conn *c) {
         }
         if (c->ended || c->free_pending)
                 return;
-        if (r < 0 || c->read_eof) {
+        if (c->read_eof) {
                 if (c->read_errno)
                         conn_end(c, -c->read_errno, "read: %s", strerror(c->read_errno));
                 else
                         conn_end(c, 0, NULL); /* EOF: expected end */
                 return;
         }
+        if (r < 0) {
+                /* wslay's frame layer refused the input (e.g. a fragmented or
+                 * oversized control frame): not a clean end. */
+                conn_end(c, -EPROTO, "websocket: protocol error");
+                return;
+        }
         if (!wslay_event_get_read_enabled(c->ws)) {
+                /* wslay queued a close frame for a protocol error: send it now,
+                 * the peer may stay silent. */
+                (void) ws_flush(c);
                 if (wslay_event_get_status_code_sent(c->ws) == WSLAY_CODE_MESSAGE_TOO_BIG)
                         conn_end(c, -EMSGSIZE, "websocket: read limit exceeded (limit %zu)", c->max_message);
                 else if (wslay_event_get_close_sent(c->ws))
@@ -736,7 +746,8 @@ int wt_conn_new(sd_event *event, int fd, wt_framing framing, size_t max_message,
                 }
                 wslay_event_config_set_max_recv_msg_length(c->ws, max_message);
                 if (initial_len > 0) {
-                        c->initial = malloc(initial_len);
+                        /* Also the staging buffer ws_recv_cb() reads into later. */
+                        c->initial = malloc(MAX(initial_len, (size_t) READ_CHUNK));
                         if (!c->initial) {
                                 r = -ENOMEM;
                                 goto fail;

@@ -22,9 +22,54 @@ int wmsg_pack(const Webtty__Message *m, uint8_t **ret, size_t *ret_len) {
         return 0;
 }
 
+/* Largest field number protobuf allows (2^29 - 1). */
+#define FIELD_NUMBER_MAX 536870911u
+
+/* protobuf-c keeps fields it does not know as unknown fields, and among them
+ * some that protobuf-go refuses as invalid wire format: field number 0 written
+ * as a multi-byte tag (80 00), and numbers above 2^29 - 1 (which protobuf-c
+ * cannot even write back). Checks m and every sub-message it holds. */
+static bool unknown_fields_valid(const ProtobufCMessage *m) {
+        const ProtobufCMessageDescriptor *d = m->descriptor;
+        const uint8_t *base = (const uint8_t *) m;
+
+        for (unsigned i = 0; i < m->n_unknown_fields; i++)
+                if (m->unknown_fields[i].tag == 0 || m->unknown_fields[i].tag > FIELD_NUMBER_MAX)
+                        return false;
+
+        for (unsigned i = 0; i < d->n_fields; i++) {
+                const ProtobufCFieldDescriptor *f = &d->fields[i];
+                const ProtobufCMessage *sub;
+
+                if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+                        continue;
+                if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+                        size_t n = *(const size_t *) (base + f->quantifier_offset);
+                        ProtobufCMessage *const *v = *(ProtobufCMessage *const *const *) (base + f->offset);
+
+                        for (size_t k = 0; k < n; k++)
+                                if (v[k] && !unknown_fields_valid(v[k]))
+                                        return false;
+                        continue;
+                }
+                /* A oneof member is there only while its case is selected. */
+                if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+                    *(const uint32_t *) (base + f->quantifier_offset) != f->id)
+                        continue;
+                sub = *(ProtobufCMessage *const *) (base + f->offset);
+                if (sub && !unknown_fields_valid(sub))
+                        return false;
+        }
+        return true;
+}
+
 Webtty__Message *wmsg_unpack(const uint8_t *buf, size_t len, char *err, size_t errlen) {
         Webtty__Message *m = webtty__message__unpack(NULL, len, buf);
 
+        if (m && !unknown_fields_valid(&m->base)) {
+                webtty__message__free_unpacked(m, NULL);
+                m = NULL;
+        }
         if (!m && err)
                 snprintf(err, errlen,
                          "failed to unmarshal protobuf: proto: cannot parse invalid wire-format data");

@@ -14,7 +14,7 @@
 #include "macro.h"
 #include "wmsg.h"
 
-#define MAX_INPUT (4u * 1024u * 1024u)
+#define FUZZ_MAX_INPUT (4u * 1024u * 1024u)
 #define SMALL_LIMIT 64
 
 #define CHECK(x)                                                                                            \
@@ -99,7 +99,7 @@ static size_t walk(const uint8_t *data, size_t size, size_t max) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         size_t big, small;
 
-        if (size > MAX_INPUT)
+        if (size > FUZZ_MAX_INPUT)
                 return 0;
         big = walk(data, size, WMSG_DEFAULT_MAX_SIZE);
         small = walk(data, size, SMALL_LIMIT);

@@ -63,7 +63,7 @@ static int read_file(const char *path, uint8_t **ret, size_t *ret_len) {
 
 static int run_one(const char *path) {
         _cleanup_free_ uint8_t *data = NULL;
-        size_t len;
+        size_t len = 0;
         int r;
 
         r = read_file(path, &data, &len);

@@ -16,7 +16,7 @@
 #include "macro.h"
 #include "wmsg.h"
 
-#define MAX_INPUT (1024u * 1024u)
+#define FUZZ_MAX_INPUT (1024u * 1024u)
 #define UNMARSHAL_PREFIX "failed to unmarshal protobuf: "
 
 /* Always evaluated, also under -DNDEBUG. */
@@ -257,7 +257,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         size_t plen, plen2;
         char err[256];
 
-        if (size > MAX_INPUT)
+        if (size > FUZZ_MAX_INPUT)
                 return 0;
 
         err[0] = '\0';

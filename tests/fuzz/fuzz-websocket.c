@@ -2,7 +2,7 @@
  * configuration behind it): the input is what a client sends after the HTTP
  * upgrade.
  *
- * A WT_FRAMING_WS_SERVER wt_conn (read limit 64 KiB) is made over one end of
+ * A WT_FRAMING_WS_SERVER wt_conn (read limit 16 KiB) is made over one end of
  * a socketpair. The input reaches it either as the `initial` bytes (bytes read
  * past the upgrade) or through the socket; then the peer shuts down its
  * sending side, so EOF always ends the run. The loop is run with
@@ -31,8 +31,8 @@
 #include "transport.h"
 #include "wmsg.h"
 
-#define MAX_INPUT (256u * 1024u)
-#define MAX_MESSAGE (64u * 1024u)
+#define FUZZ_MAX_INPUT (256u * 1024u)
+#define MAX_MESSAGE (16u * 1024u)
 #define MAX_STEPS 200000
 #define ECHO_MAX 4096 /* messages remembered for the echo check */
 
@@ -191,7 +191,7 @@ static void check_output(run *r) {
                         break;
 
                 CHECK(!r->close_seen);
-                CHECK(!(p[1] & 0x80));   /* not masked */
+                CHECK(!(p[1] & 0x80));        /* not masked */
                 CHECK((p[0] & 0xf0) == 0x80); /* FIN, no RSV */
                 op = p[0] & 0x0f;
                 switch (op) {
@@ -258,8 +258,8 @@ static void one_run(const uint8_t *data, size_t size, size_t initial_len) {
                 return;
         }
         fd = sv[0];
-        if (wt_conn_new(r.event, fd, WT_FRAMING_WS_SERVER, MAX_MESSAGE, &ops, &r, data, initial_len, &r.conn) <
-            0) {
+        if (wt_conn_new(r.event, fd, WT_FRAMING_WS_SERVER, MAX_MESSAGE, &ops, &r, data, initial_len,
+                        &r.conn) < 0) {
                 close(sv[0]);
                 close(sv[1]);
                 sd_event_unref(r.event);
@@ -294,7 +294,7 @@ static void one_run(const uint8_t *data, size_t size, size_t initial_len) {
         }
 
         /* EOF was delivered, so the conn must have come to an end. */
-        CHECK(r.ended || r.freed || r.aborted || r.closing);
+        CHECK(r.ended || r.freed || r.aborted);
 
         r.resume = sd_event_source_disable_unref(r.resume);
         if (!r.freed)
@@ -307,19 +307,13 @@ static void one_run(const uint8_t *data, size_t size, size_t initial_len) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        static int split = -1;
-
-        if (size > MAX_INPUT)
+        if (size > FUZZ_MAX_INPUT)
                 return 0;
         /* The whole input read past the upgrade, then all of it on the socket. */
         one_run(data, size, size);
         one_run(data, size, 0);
-        /* Part of it past the upgrade, the rest on the socket: disabled while
-         * lib/transport.c overflows its staging buffer on exactly this (see
-         * tests/unit/test-transport.c); WT_TEST_KNOWN_BUGS=1 enables it. */
-        if (split < 0)
-                split = getenv("WT_TEST_KNOWN_BUGS") != NULL;
-        if (split && size > 1)
+        /* Part of it past the upgrade, the rest on the socket. */
+        if (size > 1)
                 one_run(data, size, size / 2);
         return 0;
 }

@@ -105,11 +105,7 @@ START_TEST(test_over_limit) {
                 uint32_t announced;
                 size_t max;
         } v[] = {
-                {LIMIT + 1, LIMIT},
-                {9, 4},
-                {1, 0},
-                {0xffffffffu, LIMIT},
-                {0x80000000u, LIMIT},
+                {LIMIT + 1, LIMIT}, {9, 4}, {1, 0}, {0xffffffffu, LIMIT}, {0x80000000u, LIMIT},
         };
 
         for (size_t i = 0; i < ELEMENTSOF(v); i++) {
@@ -145,10 +141,10 @@ END_TEST
 START_TEST(test_back_to_back) {
         /* Ack, an empty frame, then Close{7}, then half a Heartbeat. */
         static const uint8_t s[] = {
-                0x00, 0x00, 0x00, 0x02, 0x12, 0x00,                   /* Ack */
-                0x00, 0x00, 0x00, 0x00,                               /* empty */
-                0x00, 0x00, 0x00, 0x04, 0x22, 0x02, 0x08, 0x07,       /* Close{7} */
-                0x00, 0x00, 0x00, 0x02, 0x3a,                         /* cut */
+                0x00, 0x00, 0x00, 0x02, 0x12, 0x00,             /* Ack */
+                0x00, 0x00, 0x00, 0x00,                         /* empty */
+                0x00, 0x00, 0x00, 0x04, 0x22, 0x02, 0x08, 0x07, /* Close{7} */
+                0x00, 0x00, 0x00, 0x02, 0x3a,                   /* cut */
         };
         const uint8_t *p = s, *msg;
         size_t left = sizeof(s), n;

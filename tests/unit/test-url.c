@@ -127,10 +127,22 @@ END_TEST
 
 START_TEST(test_bad_ports) {
         static const char *const bad[] = {
-                "ws://h:70000/", "ws://h:65536", "ws://h:abc/", "ws://h:/", "ws://h:", "ws://h:-1",
-                "ws://h:+80",    "ws://h: 80",   "ws://h:8 0",  "tcp://h:99999999999999999999999",
-                "h:70000",       "h:abc",        "h:",          "[::1]:",
-                "ws://[::1]:x/", "tcp://h:0x50",
+                "ws://h:70000/",
+                "ws://h:65536",
+                "ws://h:abc/",
+                "ws://h:/",
+                "ws://h:",
+                "ws://h:-1",
+                "ws://h:+80",
+                "ws://h: 80",
+                "ws://h:8 0",
+                "tcp://h:99999999999999999999999",
+                "h:70000",
+                "h:abc",
+                "h:",
+                "[::1]:",
+                "ws://[::1]:x/",
+                "tcp://h:0x50",
         };
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
@@ -187,8 +199,8 @@ START_TEST(test_format_round_trip) {
                 ck_assert_ptr_nonnull(s);
                 ck_assert_str_eq(s, v[i].canon);
                 /* The canonical text parses to the same thing. */
-                ck_assert_int_eq(wt_url_parse(s, v[i].bare == WT_URL_WS ? WT_URL_TCP : WT_URL_WS, &again, NULL),
-                                 0);
+                ck_assert_int_eq(
+                        wt_url_parse(s, v[i].bare == WT_URL_WS ? WT_URL_TCP : WT_URL_WS, &again, NULL), 0);
                 ck_assert_int_eq(again.kind, u.kind);
                 s2 = wt_url_format(&again);
                 ck_assert_str_eq(s2, s);

@@ -35,9 +35,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Webtty__Message, wmsg_free);
 #define HEX_ERROR "1a150a136d697373696e67206f70656e20636f6e666967"
 #define PROTOCOL_ERROR_MSG "WebTTY client signing key is not authorized"
 #define HEX_PROTOCOL_ERROR                                                                                  \
-        "522f0806122b57656254545920636c69656e74207369676e696e67206b6579206973206e6f7420617574686f72697a6564"
-#define HEX_OPEN                                                                                            \
-        "0a2a0a280a040801100112046261736812022d6c1a160a045445524d120e787465726d2d323536636f6c6f72"
+        "522f0806122b57656254545920636c69656e74207369676e696e67206b6579206973206e6f7420617574686f72697a656" \
+        "4"
+#define HEX_OPEN "0a2a0a280a040801100112046261736812022d6c1a160a045445524d120e787465726d2d323536636f6c6f72"
 
 /* Decodes a hex string into a malloc'd buffer. */
 static uint8_t *unhex(const char *hex, size_t *ret_len) {
@@ -488,8 +488,8 @@ START_TEST(test_unpack_garbage) {
                 strcpy(err, "unchanged");
                 m = wmsg_unpack(b, n, err, sizeof(err));
                 ck_assert_msg(!m, "%s parsed", bad[i]);
-                ck_assert_msg(strncmp(err, UNMARSHAL_PREFIX, strlen(UNMARSHAL_PREFIX)) == 0, "%s: %s", bad[i],
-                              err);
+                ck_assert_msg(strncmp(err, UNMARSHAL_PREFIX, strlen(UNMARSHAL_PREFIX)) == 0, "%s: %s",
+                              bad[i], err);
                 ck_assert_uint_gt(strlen(err), strlen(UNMARSHAL_PREFIX));
 
                 /* No error buffer, and a tiny one, are both fine. */
@@ -519,11 +519,11 @@ START_TEST(test_unknown_fields) {
                 const char *hex;
                 Webtty__Message__PayloadCase want;
         } v[] = {
-                {"1200980601", WEBTTY__MESSAGE__PAYLOAD_ACK},              /* field 99 varint after */
-                {"9806011200", WEBTTY__MESSAGE__PAYLOAD_ACK},              /* ... and before */
-                {"12037a0100", WEBTTY__MESSAGE__PAYLOAD_ACK},              /* field 15 bytes inside Ack */
-                {"3a05fd0101020304", WEBTTY__MESSAGE__PAYLOAD__NOT_SET},   /* length does not match */
-                {"3a06fd0701020304", WEBTTY__MESSAGE__PAYLOAD_HEARTBEAT},  /* fixed32 field 127 */
+                {"1200980601", WEBTTY__MESSAGE__PAYLOAD_ACK},             /* field 99 varint after */
+                {"9806011200", WEBTTY__MESSAGE__PAYLOAD_ACK},             /* ... and before */
+                {"12037a0100", WEBTTY__MESSAGE__PAYLOAD_ACK},             /* field 15 bytes inside Ack */
+                {"3a05fd0101020304", WEBTTY__MESSAGE__PAYLOAD__NOT_SET},  /* length does not match */
+                {"3a06fd0701020304", WEBTTY__MESSAGE__PAYLOAD_HEARTBEAT}, /* fixed32 field 127 */
                 {"3a00a9060102030405060708", WEBTTY__MESSAGE__PAYLOAD_HEARTBEAT}, /* fixed64 field 101 */
         };
 
@@ -559,6 +559,54 @@ START_TEST(test_unknown_fields_in_data) {
         ck_assert_int_eq(m->data->payload_case, WEBTTY__DATA__PAYLOAD_DATA);
         ck_assert_uint_eq(m->data->data.len, 2);
         ck_assert_mem_eq(m->data->data.data, "hi", 2);
+}
+END_TEST
+
+/* Field numbers protobuf-go refuses; protobuf-c alone would keep them as
+ * unknown fields (and then could not write some of them back). */
+START_TEST(test_invalid_field_numbers) {
+        static const char *const bad[] = {
+                "800000",             /* field 0 as a two-byte tag */
+                "1200800000",         /* ... after an Ack */
+                "120480800000",       /* ... inside the Ack (three-byte tag) */
+                "2a050801800000",     /* ... inside Data */
+                "0a070a051a03800000", /* ... inside Open.config.env_vars[0] */
+                "80808080100012 00",  /* field 2^29 */
+                "f8ffffff7f00",       /* tag beyond 32 bits */
+        };
+        char err[256];
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_free_ char *hex = strdup(bad[i]);
+                _cleanup_free_ uint8_t *b = NULL;
+                char *sp;
+                size_t n;
+
+                /* (spaces in the table are for reading only) */
+                ck_assert_ptr_nonnull(hex);
+                while ((sp = strchr(hex, ' ')))
+                        memmove(sp, sp + 1, strlen(sp));
+                b = unhex(hex, &n);
+                err[0] = '\0';
+                ck_assert_msg(!wmsg_unpack(b, n, err, sizeof(err)), "%s parsed", bad[i]);
+                ck_assert_msg(strncmp(err, UNMARSHAL_PREFIX, strlen(UNMARSHAL_PREFIX)) == 0, "%s", err);
+        }
+
+        /* The largest field number is fine, and survives a round trip. */
+        {
+                _cleanup_free_ uint8_t *b = NULL, *packed = NULL;
+                _cleanup_(wmsg_freep) Webtty__Message *m = NULL, *again = NULL;
+                size_t n, plen;
+
+                b = unhex("f8ffffff0f001200", &n);
+                m = wmsg_unpack(b, n, NULL, 0);
+                ck_assert_ptr_nonnull(m);
+                ck_assert_int_eq(m->payload_case, WEBTTY__MESSAGE__PAYLOAD_ACK);
+                ck_assert_int_eq(wmsg_pack(m, &packed, &plen), 0);
+                again = wmsg_unpack(packed, plen, NULL, 0);
+                ck_assert_ptr_nonnull(again);
+                ck_assert_int_eq(again->payload_case, WEBTTY__MESSAGE__PAYLOAD_ACK);
+        }
 }
 END_TEST
 
@@ -674,6 +722,7 @@ static Suite *wmsg_suite(void) {
         tcase_add_test(tc, test_unpack_empty);
         tcase_add_test(tc, test_unknown_fields);
         tcase_add_test(tc, test_unknown_fields_in_data);
+        tcase_add_test(tc, test_invalid_field_numbers);
         tcase_add_test(tc, test_oneof_last_wins);
         tcase_add_test(tc, test_pack_round_trip_eos_and_resize);
         tcase_add_test(tc, test_names);
