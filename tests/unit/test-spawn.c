@@ -258,9 +258,9 @@ START_TEST(test_env_empty_value) {
         ck_assert_int_eq(spawn_build_env(&t.config, &acct, &pol, &env), 0);
         /* Only passthrough keys (PATH, locale, TZ) take the daemon's value; EDITOR
          * and the secrets set in the daemon's environment are dropped. */
-        assert_env(env, (const char *const[]){"TZ=UTC", "PATH=/usr/local/bin:/usr/bin:/bin",
-                                              "LANG=C.UTF-8", "USER=operator", "LOGNAME=operator",
-                                              "SHELL=/bin/sh", "HOME=/home/operator", NULL});
+        assert_env(env, (const char *const[]){"TZ=UTC", "PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8",
+                                              "USER=operator", "LOGNAME=operator", "SHELL=/bin/sh",
+                                              "HOME=/home/operator", NULL});
         strv_free(env);
 }
 END_TEST

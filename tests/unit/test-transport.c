@@ -910,12 +910,11 @@ static void ws_expect_violation(const char *what, const uint8_t *bytes, size_t l
         ws_outcome o = ws_expect_end(bytes, len, max, false, &s);
 
         ck_assert_msg(s.msgs_at_end == 0, "%s: a message was delivered", what);
-        EXPECT(s.end_r < 0, "%s: reported as an orderly end (r=%d why=\"%s\")", what, s.end_r,
-                            s.end_why);
+        EXPECT(s.end_r < 0, "%s: reported as an orderly end (r=%d why=\"%s\")", what, s.end_r, s.end_why);
         ck_assert_msg(o.close_code == code, "%s: close code %d, expected %d", what, o.close_code, code);
         EXPECT(o.ended_early,
-                            "%s: on_end only came after the peer answered the close frame (r=%d why=\"%s\")",
-                            what, s.end_r, s.end_why);
+               "%s: on_end only came after the peer answered the close frame (r=%d why=\"%s\")", what,
+               s.end_r, s.end_why);
 }
 
 START_TEST(test_ws_text_frame) {
