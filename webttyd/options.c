@@ -36,6 +36,11 @@ static void help(void) {
                "  --heartbeat-interval DUR  heartbeat period after Ack, 0 disables (default 5s)\n"
                "  --max-message-size BYTES  largest accepted message (default 1048576)\n"
                "  --log-level LEVEL         debug|info|warning|error (default info)\n"
+               "  --e2e                     require end-to-end encryption (default identity if none given)\n"
+               "  --identity NAME           endpoint identity from the data directory\n"
+               "  --identity-file FILE      endpoint identity file (or RSTREAM_WEBTTY_IDENTITY_FILE)\n"
+               "  --authorized-client-key K allow this client signing key (repeatable)\n"
+               "  --authorized-clients-file FILE  authorized clients store (re-read per session)\n"
                "  --help, --version\n");
 }
 
@@ -179,6 +184,11 @@ enum {
         OPT_HEARTBEAT,
         OPT_MAX_MESSAGE,
         OPT_LOG_LEVEL,
+        OPT_E2E,
+        OPT_IDENTITY,
+        OPT_IDENTITY_FILE,
+        OPT_AUTHORIZED_CLIENT_KEY,
+        OPT_AUTHORIZED_CLIENTS_FILE,
         OPT_HELP,
         OPT_VERSION,
 };
@@ -198,10 +208,26 @@ static const struct option options[] = {
         {"heartbeat-interval", required_argument, NULL, OPT_HEARTBEAT},
         {"max-message-size", required_argument, NULL, OPT_MAX_MESSAGE},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"e2e", no_argument, NULL, OPT_E2E},
+        {"identity", required_argument, NULL, OPT_IDENTITY},
+        {"identity-file", required_argument, NULL, OPT_IDENTITY_FILE},
+        {"authorized-client-key", required_argument, NULL, OPT_AUTHORIZED_CLIENT_KEY},
+        {"authorized-clients-file", required_argument, NULL, OPT_AUTHORIZED_CLIENTS_FILE},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {},
 };
+
+/* A non-empty string option; "--flag is empty" as the reference says it. */
+static int set_string(char **dst, const char *flag, const char *v) {
+        if (!*v) {
+                fprintf(stderr, "webttyd: %s is empty\n", flag);
+                return -EINVAL;
+        }
+        free(*dst);
+        *dst = strdup(v);
+        return *dst ? 0 : -ENOMEM;
+}
 
 static int bad_value(const char *flag, const char *v) {
         fprintf(stderr, "webttyd: invalid value \"%s\" for %s\n", v, flag);
@@ -275,6 +301,17 @@ static int parse_one(webttyd_config *cfg, int c, const char *arg, bool *close_se
                         return bad_value("--max-message-size", arg);
                 cfg->max_message = (size_t) v;
                 return 0;
+        case OPT_E2E:
+                cfg->e2e = true;
+                return 0;
+        case OPT_IDENTITY:
+                return set_string(&cfg->identity_name, "--identity", arg);
+        case OPT_IDENTITY_FILE:
+                return set_string(&cfg->identity_file, "--identity-file", arg);
+        case OPT_AUTHORIZED_CLIENT_KEY:
+                return strv_push(&cfg->authorized_client_keys, arg);
+        case OPT_AUTHORIZED_CLIENTS_FILE:
+                return set_string(&cfg->authorized_clients_file, "--authorized-clients-file", arg);
         case OPT_LOG_LEVEL:
                 if ((cfg->log_level = parse_log_level(arg)) < 0)
                         return bad_value("--log-level", arg);
@@ -282,6 +319,16 @@ static int parse_one(webttyd_config *cfg, int c, const char *arg, bool *close_se
         default:
                 return -EINVAL;
         }
+}
+
+/* Fills *dst from the environment variable when the flag was not given. */
+static int env_default(char **dst, const char *var) {
+        const char *v = var ? getenv(var) : NULL;
+
+        if (*dst || !v || !*v)
+                return 0;
+        *dst = strdup(v);
+        return *dst ? 0 : -ENOMEM;
 }
 
 int config_parse_argv(int argc, char **argv, webttyd_config *cfg) {
@@ -321,6 +368,15 @@ int config_parse_argv(int argc, char **argv, webttyd_config *cfg) {
         if (!close_set)
                 cfg->close_timeout_usec =
                         cfg->shutdown_timeout_usec ? cfg->shutdown_timeout_usec : DEFAULT_TIMEOUT_USEC;
+        if (cfg->identity_name && cfg->identity_file) {
+                fprintf(stderr, "webttyd: --identity cannot be combined with --identity-file\n");
+                return -EINVAL;
+        }
+        r = env_default(&cfg->identity_file, cfg->identity_name ? NULL : "RSTREAM_WEBTTY_IDENTITY_FILE");
+        if (r >= 0)
+                r = env_default(&cfg->authorized_clients_file, "RSTREAM_WEBTTY_AUTHORIZED_CLIENTS_FILE");
+        if (r < 0)
+                return r;
         env_token = getenv("RSTREAM_WEBTTY_AUTH_TOKEN");
         if (!cfg->auth_token && env_token && set_token(cfg, env_token, strlen(env_token)) == -ENOMEM)
                 return -ENOMEM;
@@ -372,6 +428,10 @@ static void strv_free_local(char **l) {
 void config_done(webttyd_config *cfg) {
         strv_free_local(cfg->listen);
         strv_free_local(cfg->allowed_origins);
+        strv_free_local(cfg->authorized_client_keys);
+        free(cfg->identity_name);
+        free(cfg->identity_file);
+        free(cfg->authorized_clients_file);
         free(cfg->login_user);
         if (cfg->auth_token)
                 sodium_free(cfg->auth_token);

@@ -23,6 +23,13 @@ typedef struct webttyd_config {
         uint64_t heartbeat_usec; /* 0 disables */
         size_t max_message;
         int log_level;
+
+        /* E2E and endpoint authentication (host spec 1.5, 2.2) */
+        bool e2e;                      /* --e2e */
+        char *identity_name;           /* --identity */
+        char *identity_file;           /* --identity-file, else RSTREAM_WEBTTY_IDENTITY_FILE */
+        char **authorized_client_keys; /* --authorized-client-key values (NULL-terminated) */
+        char *authorized_clients_file; /* --authorized-clients-file, else RSTREAM_WEBTTY_AUTHORIZED_CLIENTS_FILE */
 } webttyd_config;
 
 #define WEBTTYD_DEFAULT_LISTEN "127.0.0.1:8080"
