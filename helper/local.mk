@@ -3,6 +3,10 @@ bin_PROGRAMS += helper/webtty
 
 helper_webtty_SOURCES = \
 	helper/webtty.c \
-	helper/exec.c helper/exec.h
-helper_webtty_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(PROTOBUF_C_CFLAGS) $(SODIUM_CFLAGS)
-helper_webtty_LDADD = lib/libwebtty.la $(SYSTEMD_LIBS) $(PROTOBUF_C_LIBS) $(SODIUM_LIBS)
+	helper/exec.c helper/exec.h \
+	helper/output.c helper/output.h \
+	helper/identity_cli.c helper/identity_cli.h \
+	helper/trust_cli.c helper/trust_cli.h
+helper_webtty_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(PROTOBUF_C_CFLAGS) $(SODIUM_CFLAGS) $(JSONC_CFLAGS)
+helper_webtty_LDADD = lib/libwebtty.la $(SYSTEMD_LIBS) $(PROTOBUF_C_LIBS) $(SODIUM_LIBS) $(JSONC_LIBS) \
+	$(OPENSSL_LIBS)

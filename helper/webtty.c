@@ -5,6 +5,8 @@
 #include <sodium.h>
 
 #include "exec.h"
+#include "identity_cli.h"
+#include "trust_cli.h"
 
 static const struct {
         const char *name;
@@ -12,6 +14,9 @@ static const struct {
         const char *help;
 } verbs[] = {
         {"exec", verb_exec, "run a command on a WebTTY server"},
+        {"identity", verb_identity, "manage local WebTTY endpoint identities"},
+        {"authorized-client", verb_authorized_client, "manage the clients a server identity authorizes"},
+        {"known-server", verb_known_server, "manage the server identities this client trusts"},
 };
 
 static void usage(FILE *f) {

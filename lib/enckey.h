@@ -36,3 +36,17 @@ enckey *enckey_free(enckey *k);
 
 /* First 16 bytes of SHA256(ENCKEY_ID_DOMAIN || pub). */
 void enckey_id(const uint8_t *pub, size_t len, uint8_t out[ENCKEY_ID_LEN]);
+
+/* The suite a bare public key belongs to, from its length: 32 -> X25519,
+ * 65 -> P-256; -EINVAL for any other length. */
+int enckey_suite_for_public_len(size_t len, enckey_suite *ret);
+
+/* Diffie-Hellman of k's private key with a peer public key of k's suite,
+ * into out (32 bytes; the caller zeroes it after use):
+ *   X25519: the 32-byte shared secret; a peer key that gives the all-zero
+ *           secret (low-order point) is refused, as Go's crypto/ecdh does.
+ *   P-256:  the x-coordinate of priv * peer; the peer must be a 65-byte
+ *           uncompressed point on the curve.
+ * -EINVAL for a bad peer key, -ENOKEY if k has no private key, -EIO on an
+ * internal failure. */
+int enckey_dh(const enckey *k, const uint8_t *peer, size_t peer_len, uint8_t out[32]);

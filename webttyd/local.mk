@@ -7,9 +7,11 @@ webttyd_webttyd_SOURCES = \
 	webttyd/listen.c webttyd/listen.h \
 	webttyd/server.c webttyd/server.h \
 	webttyd/session.c webttyd/session.h \
+	webttyd/protect.c webttyd/protect.h \
 	webttyd/spawn.c webttyd/spawn.h
-webttyd_webttyd_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(PROTOBUF_C_CFLAGS) $(SODIUM_CFLAGS)
-webttyd_webttyd_LDADD = lib/libwebtty.la $(SYSTEMD_LIBS) $(PROTOBUF_C_LIBS) $(SODIUM_LIBS) $(UTIL_LIBS)
+webttyd_webttyd_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(PROTOBUF_C_CFLAGS) $(SODIUM_CFLAGS) $(OPENSSL_CFLAGS)
+webttyd_webttyd_LDADD = lib/libwebtty.la $(SYSTEMD_LIBS) $(PROTOBUF_C_LIBS) $(SODIUM_LIBS) $(OPENSSL_LIBS) \
+	$(JSONC_LIBS) $(UTIL_LIBS)
 
 # systemd units; the service's paths come from configure.
 systemdsystemunit_DATA = webttyd/webttyd.socket webttyd/webttyd.service

@@ -29,7 +29,8 @@ typedef struct webttyd_config {
         char *identity_name;           /* --identity */
         char *identity_file;           /* --identity-file, else RSTREAM_WEBTTY_IDENTITY_FILE */
         char **authorized_client_keys; /* --authorized-client-key values (NULL-terminated) */
-        char *authorized_clients_file; /* --authorized-clients-file, else RSTREAM_WEBTTY_AUTHORIZED_CLIENTS_FILE */
+        char *authorized_clients_file; /* --authorized-clients-file, else
+                                          RSTREAM_WEBTTY_AUTHORIZED_CLIENTS_FILE */
 } webttyd_config;
 
 #define WEBTTYD_DEFAULT_LISTEN "127.0.0.1:8080"

@@ -93,6 +93,9 @@ int server_new(webttyd_config *cfg, char **daemon_env, server **ret) {
                 .allow_client_user = cfg->allow_client_user,
                 .daemon_env = daemon_env,
         };
+        r = protection_setup(cfg, &s->prot);
+        if (r < 0)
+                goto fail;
         r = sd_event_default(&s->event);
         if (r < 0)
                 goto fail;
@@ -130,6 +133,7 @@ server *server_free(server *s) {
         s->sigterm = sd_event_source_disable_unref(s->sigterm);
         s->sigint = sd_event_source_disable_unref(s->sigint);
         sd_event_unref(s->event);
+        protection_done(&s->prot);
         free(s);
         return NULL;
 }

@@ -6,6 +6,7 @@
 #include <systemd/sd-event.h>
 
 #include "options.h"
+#include "protect.h"
 #include "spawn.h"
 
 typedef struct session session;
@@ -15,6 +16,7 @@ typedef struct server {
         sd_event *event;
         webttyd_config *cfg;
         spawn_policy policy;
+        server_protection prot;
         listener *listeners;
         session *sessions; /* linked by session.c */
         unsigned n_sessions;

@@ -11,8 +11,14 @@
 #include <termios.h>
 #include <time.h>
 
+#include <sodium.h>
+
+#include "auth.h"
+#include "b64u.h"
+#include "e2e.h"
 #include "log.h"
 #include "macro.h"
+#include "protect.h"
 #include "server.h"
 #include "sessid.h"
 #include "spawn.h"
@@ -64,9 +70,22 @@ struct session {
 
         const char *end_reason; /* reason_code for the closing record */
         char end_error[256];
+
+        /* endpoint authentication and E2E (protect.h) */
+        uint8_t nonce[AUTH_NONCE_LEN]; /* sent in ServerHello */
+        bool authenticated;
+        char client_key_id[48]; /* b64u of the verified client's signing key id */
+        char *client_principal;
+        e2e_session *e2e; /* after the grant was opened: every terminal byte is encrypted */
 };
 
 static uint8_t output_buffer[WMSG_DATA_HEADER_MAX + OUTPUT_CHUNK];
+/* Encrypted output: the plaintext chunk plus the envelope (nonce, tag, key
+ * id, key context), which stays well below this margin for any key context
+ * a peer can send within the message limit... except a huge one, which is
+ * refused at seal time with -ENOBUFS. */
+#define SEALED_MARGIN (64u * 1024u)
+static uint8_t sealed_buffer[OUTPUT_CHUNK + SEALED_MARGIN];
 
 static void session_free(session *se);
 static void session_fail(session *se, const char *reason_code, const char *fmt, ...) _printf_(3, 4);
@@ -100,11 +119,25 @@ static const char *reason_code_for(const char *msg) {
         return "session_error";
 }
 
+static const char *protected_str(const session *se) {
+        return protection_enabled(&se->srv->prot) ? "true" : "false";
+}
+
+/* The audit set (host spec 7.1): only what is known and non-empty. */
+static const char *audit_key(const session *se) {
+        return se->authenticated ? se->client_key_id : NULL;
+}
+
 static void log_session(session *se, int prio, const char *message, const char *k1, const char *v1,
                         const char *k2, const char *v2) {
         wlog_record(prio, message, "session_id", se->id, "transport", wt_conn_transport(se->conn), "peer",
-                    se->peer, k1 ? k1 : "", k1 ? v1 : NULL, k2 ? k2 : "", k2 ? v2 : NULL, "e2e", "false",
-                    "client_proof_required", "false", "execution_mode", exec_mode_name(se), NULL);
+                    se->peer, k1 ? k1 : "", k1 ? v1 : NULL, k2 ? k2 : "", k2 ? v2 : NULL,
+                    "server_signing_key_id",
+                    protection_enabled(&se->srv->prot) ? se->srv->prot.signing_key_id_b64 : NULL,
+                    "client_signing_key_id", audit_key(se), "client_principal_id",
+                    se->client_principal && *se->client_principal ? se->client_principal : NULL, "e2e",
+                    protected_str(se), "client_proof_required", protected_str(se), "execution_mode",
+                    exec_mode_name(se), NULL);
 }
 
 static void log_closed(session *se) {
@@ -114,10 +147,12 @@ static void log_closed(session *se) {
         snprintf(code, sizeof(code), "%d", se->exit_code);
         wlog_record(LOG_INFO, "session closed", "session_id", se->id, "transport",
                     wt_conn_transport(se->conn), "peer", se->peer, "duration_ms", dur, "opened",
-                    se->child_started ? "true" : "false", "authenticated", "false", "child_done",
-                    se->child_done ? "true" : "false", "exit_code", se->child_done ? code : NULL, "e2e",
-                    "false", "client_proof_required", "false", "execution_mode", exec_mode_name(se),
-                    "reason_code", se->end_reason, "error", se->end_error[0] ? se->end_error : NULL, NULL);
+                    se->child_started ? "true" : "false", "authenticated",
+                    se->authenticated ? "true" : "false", "child_done", se->child_done ? "true" : "false",
+                    "exit_code", se->child_done ? code : NULL, "client_signing_key_id", audit_key(se), "e2e",
+                    protected_str(se), "client_proof_required", protected_str(se), "execution_mode",
+                    exec_mode_name(se), "reason_code", se->end_reason, "error",
+                    se->end_error[0] ? se->end_error : NULL, NULL);
 }
 
 /* ---- sending ---------------------------------------------------------- */
@@ -220,6 +255,26 @@ static void session_reject(session *se, const char *msg) {
         session_begin_close(se);
 }
 
+/* A client proof that failed (auth_client_proof_verify): ProtocolError with
+ * its code, or a plain Error for code 0; then close. Nothing was started. */
+static void session_reject_proof(session *se, int code, const char *msg) {
+        static const char *const reasons[] = {
+                [AUTH_CODE_CLIENT_PROOF_REQUIRED] = "client_proof_required",
+                [AUTH_CODE_CLIENT_PROOF_INVALID] = "client_proof_invalid",
+                [AUTH_CODE_CLIENT_UNAUTHORIZED] = "client_unauthorized",
+        };
+
+        if (code <= 0 || (size_t) code >= ELEMENTSOF(reasons) || !reasons[code]) {
+                session_reject(se, msg);
+                return;
+        }
+        snprintf(se->end_error, sizeof(se->end_error), "%s", msg);
+        se->end_reason = reasons[code];
+        log_session(se, LOG_WARNING, "session rejected", "reason_code", se->end_reason, "error", msg);
+        (void) SEND(se, wmsg_pack_protocol_error, code, msg);
+        session_begin_close(se);
+}
+
 static void session_send_close_if_done(session *se) {
         if (se->phase != PHASE_OPEN || !se->child_done)
                 return;
@@ -304,9 +359,23 @@ static int on_output(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 output_eof(se, idx);
                 return 0;
         }
-        h = wmsg_data_header(payload, type, (size_t) n);
-        if (wt_conn_send(se->conn, payload - h, h + (size_t) n) < 0)
-                return 0; /* on_end follows */
+        if (se->e2e) {
+                size_t sealed;
+                int r = e2e_seal_data(se->e2e, (e2e_stream) type, payload, (size_t) n, sealed_buffer,
+                                      sizeof(sealed_buffer), &sealed);
+                sodium_memzero(payload, (size_t) n);
+                if (r < 0) {
+                        session_fail(se, "e2e_configuration_error", "failed to encrypt %s payload: %s",
+                                     e2e_stream_name((e2e_stream) type), strerror(-r));
+                        return 0;
+                }
+                if (wt_conn_send(se->conn, sealed_buffer, sealed) < 0)
+                        return 0;
+        } else {
+                h = wmsg_data_header(payload, type, (size_t) n);
+                if (wt_conn_send(se->conn, payload - h, h + (size_t) n) < 0)
+                        return 0; /* on_end follows */
+        }
         if (wt_conn_queued(se->conn) > OUTPUT_HIGH_WATER)
                 output_set_paused(se, true);
         return 0;
@@ -387,6 +456,116 @@ static void stdin_write(session *se, const uint8_t *buf, size_t len) {
         stdin_flush(se);
 }
 
+/* Decrypts an E2E stdin payload; a failure ends the session. The plaintext
+ * (keystrokes, maybe a password) is wiped once the child has it. */
+static void stdin_write_encrypted(session *se, const Webtty__Data *d) {
+        _cleanup_free_ char *err = NULL;
+        uint8_t *pt = NULL;
+        size_t n = 0;
+        int r;
+
+        r = e2e_open_data_alloc(se->e2e, E2E_STREAM_STDIN, d, &pt, &n, &err);
+        if (r < 0) {
+                session_fail(se, "e2e_configuration_error", "failed to decrypt stdin payload: %s",
+                             err ? err : strerror(-r));
+                return;
+        }
+        stdin_write(se, pt, n);
+        sodium_memzero(pt, n);
+        free(pt);
+}
+
+/* ---- endpoint authentication (protocol spec 6) --------------------------- */
+
+static int session_send_hello(session *se) {
+        const server_protection *p = &se->srv->prot;
+        auth_identity id = {
+                .signing = p->identity->sig,
+                .signing_key_id = p->identity->pub.sig_id,
+                .signing_public_key = p->identity->pub.sig_spki,
+                .encryption = p->identity->enc,
+        };
+        auth_server_config cfg = {
+                .transport = wt_conn_transport(se->conn),
+                .session_id = se->id,
+                .require_client_proof = true,
+        };
+        Webtty__Message m = WEBTTY__MESSAGE__INIT;
+        Webtty__ServerHello *hello = NULL;
+        _cleanup_free_ uint8_t *buf = NULL;
+        size_t len;
+        int r;
+
+        r = auth_server_hello_build(&id, &cfg, se->nonce, &hello);
+        if (r < 0)
+                return r;
+        m.payload_case = WEBTTY__MESSAGE__PAYLOAD_SERVER_HELLO;
+        m.server_hello = hello;
+        r = wmsg_pack(&m, &buf, &len);
+        auth_server_hello_free(hello);
+        return r < 0 ? r : wt_conn_send(se->conn, buf, len);
+}
+
+/* Verifies the proof (protocol spec 6.6 + replay cache). Returns false after
+ * rejecting the session. */
+static bool session_verify_proof(session *se, const Webtty__Open *open) {
+        server_protection *p = &se->srv->prot;
+        auth_verifier v = {
+                .transport = wt_conn_transport(se->conn),
+                .session_id = se->id,
+                .server_signing_key_id = p->identity->pub.sig_id,
+                .server_encryption_key_id = p->identity->pub.enc_id,
+                .key_envelope_suite = p->identity->pub.suite,
+                .nonce = se->nonce,
+                .lookup = protection_lookup,
+                .userdata = p,
+                .replay = p->replay,
+        };
+        auth_verified_client who = {0};
+        _cleanup_free_ char *err = NULL, *key_id = NULL;
+        int code = 0, r;
+
+        r = auth_client_proof_verify(&v, open, &code, &err, &who);
+        if (r < 0) {
+                session_reject_proof(se, code, err ? err : "WebTTY client proof is invalid");
+                return false;
+        }
+        se->authenticated = true;
+        if (b64u_encode(who.signing_key_id, SIGKEY_ID_LEN, &key_id) >= 0)
+                snprintf(se->client_key_id, sizeof(se->client_key_id), "%s", key_id);
+        se->client_principal = TAKE_PTR(who.principal_id);
+        auth_verified_client_done(&who);
+        return true;
+}
+
+/* Opens the session key grant with the server's encryption key. Returns
+ * false after rejecting the session. */
+static bool session_open_grant(session *se, const Webtty__Open *open) {
+        const server_protection *p = &se->srv->prot;
+        _cleanup_free_ char *err = NULL;
+        char msg[512];
+        int r;
+
+        if (!protection_enabled(p)) {
+                if (!open->session_key_grant)
+                        return true;
+                session_reject(se, "E2E session key grant was provided but no resolver is configured");
+                return false;
+        }
+        if (!open->session_key_grant) {
+                session_reject(se, "E2E session key grant is required");
+                return false;
+        }
+        r = e2e_grant_open(open->session_key_grant, p->identity->enc, &se->e2e, &err);
+        if (r < 0) {
+                snprintf(msg, sizeof(msg), "failed to resolve session key grant: %s",
+                         err ? err : strerror(-r));
+                session_reject(se, msg);
+                return false;
+        }
+        return true;
+}
+
 /* ---- incoming messages ------------------------------------------------- */
 
 static int on_heartbeat_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -445,12 +624,13 @@ static void handle_open(session *se, const Webtty__Open *open) {
                 session_reject(se, "missing open config");
                 return;
         }
-        /* Order as the reference: account, then session key grant, then process start. */
-        r = spawn_resolve_account(open->config, &se->srv->policy, &acct, &err);
-        if (r >= 0 && open->session_key_grant) {
-                session_reject(se, "E2E session key grant was provided but no resolver is configured");
+        /* Order as the reference (protocol spec 4.4): client proof, account,
+         * session key grant, process start. */
+        if (protection_enabled(&se->srv->prot) && !session_verify_proof(se, open))
                 return;
-        }
+        r = spawn_resolve_account(open->config, &se->srv->policy, &acct, &err);
+        if (r >= 0 && !session_open_grant(se, open))
+                return;
         if (r >= 0)
                 r = spawn_start_as(open->config, &se->srv->policy, &acct, &se->child, &err);
         if (r >= 0) {
@@ -517,6 +697,13 @@ static void handle_data(session *se, const Webtty__Data *d) {
         }
         switch (d->payload_case) {
         case WEBTTY__DATA__PAYLOAD_DATA:
+                /* Deliberately stricter than the reference: once a session is
+                 * encrypted, cleartext input is an attack or a bug. */
+                if (se->e2e) {
+                        session_fail(se, "e2e_configuration_error",
+                                     "plaintext WebTTY stdin payload is not allowed in an E2E session");
+                        return;
+                }
                 stdin_write(se, d->data.data, d->data.len);
                 break;
         case WEBTTY__DATA__PAYLOAD_EOS:
@@ -527,7 +714,10 @@ static void handle_data(session *se, const Webtty__Data *d) {
                         stdin_close(se);
                 break;
         case WEBTTY__DATA__PAYLOAD_ENCRYPTED_DATA:
-                session_fail(se, NULL, "encrypted WebTTY stdin payload requires a decrypt hook");
+                if (!se->e2e)
+                        session_fail(se, NULL, "encrypted WebTTY stdin payload requires a decrypt hook");
+                else
+                        stdin_write_encrypted(se, d);
                 break;
         default:
                 session_fail(se, NULL, "unexpected data payload type: <nil>");
@@ -664,6 +854,8 @@ static void session_free(session *se) {
         se->close_timer = sd_event_source_disable_unref(se->close_timer);
         se->heartbeat_timer = sd_event_source_disable_unref(se->heartbeat_timer);
         se->conn = wt_conn_free(se->conn);
+        se->e2e = e2e_session_free(se->e2e);
+        free(se->client_principal);
         if (se->prev)
                 se->prev->next = se->next;
         else
@@ -720,5 +912,14 @@ int session_start(server *srv, int fd, wt_framing framing, const uint8_t *initia
         }
         wlog_record(LOG_DEBUG, "connection accepted", "session_id", se->id, "transport",
                     wt_conn_transport(se->conn), "peer", se->peer, NULL);
+        /* With an identity the server speaks first (protocol spec 4.2). */
+        if (protection_enabled(&srv->prot)) {
+                r = session_send_hello(se);
+                if (r < 0) {
+                        session_fail(se, "e2e_configuration_error", "failed to send ServerHello: %s",
+                                     strerror(-r));
+                        return 0;
+                }
+        }
         return 0;
 }

@@ -4,6 +4,11 @@
 #   fuzz-lpframe.c       lib/lpframe.c walking a plain stream, wmsg_unpack per frame
 #   fuzz-message.c       lib/wmsg.c: unpack, touch what the daemon reads, re-pack
 #   fuzz-websocket.c     lib/transport.c as a WebSocket server over a socketpair
+#   fuzz-identity-json.c lib/identity.c: an endpoint identity document, written back
+#   fuzz-truststore-json.c lib/truststore.c: known_servers.json and
+#                        authorized_clients/<store>.json documents, written back
+#   fuzz-endpoint-text.c lib/identity.c, lib/truststore.c: endpoint identity and
+#                        authorized-client key text forms, the env key list
 #
 # Every build (gcc, `make check`) links each target with fuzz-main.c into
 # tests/fuzz/fuzz-<name>-replay, which replays the committed corpus
@@ -16,8 +21,10 @@
 # tests/fuzz/run-fuzzers.sh [SECONDS]) runs each for FUZZ_SECONDS over a copy
 # of its corpus.
 
-FUZZ_LIBS = $(SYSTEMD_LIBS) $(PROTOBUF_C_LIBS) $(WSLAY_LIBS) $(HTTP_PARSER_LIBS) $(OPENSSL_LIBS) $(SODIUM_LIBS)
-FUZZ_REPLAY_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(PROTOBUF_C_CFLAGS) $(OPENSSL_CFLAGS) $(SODIUM_CFLAGS)
+FUZZ_LIBS = $(SYSTEMD_LIBS) $(PROTOBUF_C_LIBS) $(WSLAY_LIBS) $(HTTP_PARSER_LIBS) $(OPENSSL_LIBS) $(SODIUM_LIBS) \
+	$(JSONC_LIBS)
+FUZZ_REPLAY_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(PROTOBUF_C_CFLAGS) $(OPENSSL_CFLAGS) $(SODIUM_CFLAGS) \
+	$(JSONC_CFLAGS)
 FUZZ_REPLAY_LIBS = lib/libwebtty.la $(FUZZ_LIBS)
 FUZZ_CORPUS = $(abs_top_srcdir)/tests/fuzz/corpus
 
@@ -25,12 +32,18 @@ check_PROGRAMS += \
 	tests/fuzz/fuzz-http-upgrade-replay \
 	tests/fuzz/fuzz-lpframe-replay \
 	tests/fuzz/fuzz-message-replay \
-	tests/fuzz/fuzz-websocket-replay
+	tests/fuzz/fuzz-websocket-replay \
+	tests/fuzz/fuzz-identity-json-replay \
+	tests/fuzz/fuzz-truststore-json-replay \
+	tests/fuzz/fuzz-endpoint-text-replay
 TESTS += \
 	tests/fuzz/fuzz-http-upgrade-replay \
 	tests/fuzz/fuzz-lpframe-replay \
 	tests/fuzz/fuzz-message-replay \
-	tests/fuzz/fuzz-websocket-replay
+	tests/fuzz/fuzz-websocket-replay \
+	tests/fuzz/fuzz-identity-json-replay \
+	tests/fuzz/fuzz-truststore-json-replay \
+	tests/fuzz/fuzz-endpoint-text-replay
 
 tests_fuzz_fuzz_http_upgrade_replay_SOURCES = tests/fuzz/fuzz-http-upgrade.c tests/fuzz/fuzz-main.c
 tests_fuzz_fuzz_http_upgrade_replay_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS_DIR=\"$(FUZZ_CORPUS)/http-upgrade\"
@@ -51,6 +64,21 @@ tests_fuzz_fuzz_websocket_replay_SOURCES = tests/fuzz/fuzz-websocket.c tests/fuz
 tests_fuzz_fuzz_websocket_replay_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS_DIR=\"$(FUZZ_CORPUS)/websocket\"
 tests_fuzz_fuzz_websocket_replay_CFLAGS = $(FUZZ_REPLAY_CFLAGS)
 tests_fuzz_fuzz_websocket_replay_LDADD = $(FUZZ_REPLAY_LIBS)
+
+tests_fuzz_fuzz_identity_json_replay_SOURCES = tests/fuzz/fuzz-identity-json.c tests/fuzz/fuzz-main.c
+tests_fuzz_fuzz_identity_json_replay_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS_DIR=\"$(FUZZ_CORPUS)/identity-json\"
+tests_fuzz_fuzz_identity_json_replay_CFLAGS = $(FUZZ_REPLAY_CFLAGS)
+tests_fuzz_fuzz_identity_json_replay_LDADD = $(FUZZ_REPLAY_LIBS)
+
+tests_fuzz_fuzz_truststore_json_replay_SOURCES = tests/fuzz/fuzz-truststore-json.c tests/fuzz/fuzz-main.c
+tests_fuzz_fuzz_truststore_json_replay_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS_DIR=\"$(FUZZ_CORPUS)/truststore-json\"
+tests_fuzz_fuzz_truststore_json_replay_CFLAGS = $(FUZZ_REPLAY_CFLAGS)
+tests_fuzz_fuzz_truststore_json_replay_LDADD = $(FUZZ_REPLAY_LIBS)
+
+tests_fuzz_fuzz_endpoint_text_replay_SOURCES = tests/fuzz/fuzz-endpoint-text.c tests/fuzz/fuzz-main.c
+tests_fuzz_fuzz_endpoint_text_replay_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS_DIR=\"$(FUZZ_CORPUS)/endpoint-text\"
+tests_fuzz_fuzz_endpoint_text_replay_CFLAGS = $(FUZZ_REPLAY_CFLAGS)
+tests_fuzz_fuzz_endpoint_text_replay_LDADD = $(FUZZ_REPLAY_LIBS)
 
 EXTRA_DIST += tests/fuzz/corpus
 dist_noinst_SCRIPTS += tests/fuzz/run-fuzzers.sh
@@ -73,7 +101,10 @@ noinst_PROGRAMS += \
 	tests/fuzz/fuzz-http-upgrade \
 	tests/fuzz/fuzz-lpframe \
 	tests/fuzz/fuzz-message \
-	tests/fuzz/fuzz-websocket
+	tests/fuzz/fuzz-websocket \
+	tests/fuzz/fuzz-identity-json \
+	tests/fuzz/fuzz-truststore-json \
+	tests/fuzz/fuzz-endpoint-text
 
 tests_fuzz_fuzz_http_upgrade_SOURCES = tests/fuzz/fuzz-http-upgrade.c
 tests_fuzz_fuzz_http_upgrade_CFLAGS = $(FUZZ_CFLAGS) $(FUZZ_SANITIZE)
@@ -95,8 +126,24 @@ tests_fuzz_fuzz_websocket_CFLAGS = $(FUZZ_CFLAGS) $(FUZZ_SANITIZE)
 tests_fuzz_fuzz_websocket_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_websocket_LDADD = $(FUZZ_LINK_LIBS)
 
+tests_fuzz_fuzz_identity_json_SOURCES = tests/fuzz/fuzz-identity-json.c
+tests_fuzz_fuzz_identity_json_CFLAGS = $(FUZZ_CFLAGS) $(FUZZ_SANITIZE)
+tests_fuzz_fuzz_identity_json_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_identity_json_LDADD = $(FUZZ_LINK_LIBS)
+
+tests_fuzz_fuzz_truststore_json_SOURCES = tests/fuzz/fuzz-truststore-json.c
+tests_fuzz_fuzz_truststore_json_CFLAGS = $(FUZZ_CFLAGS) $(FUZZ_SANITIZE)
+tests_fuzz_fuzz_truststore_json_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_truststore_json_LDADD = $(FUZZ_LINK_LIBS)
+
+tests_fuzz_fuzz_endpoint_text_SOURCES = tests/fuzz/fuzz-endpoint-text.c
+tests_fuzz_fuzz_endpoint_text_CFLAGS = $(FUZZ_CFLAGS) $(FUZZ_SANITIZE)
+tests_fuzz_fuzz_endpoint_text_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_endpoint_text_LDADD = $(FUZZ_LINK_LIBS)
+
 FUZZ_SECONDS = 30
 .PHONY: fuzz
-fuzz: tests/fuzz/fuzz-http-upgrade tests/fuzz/fuzz-lpframe tests/fuzz/fuzz-message tests/fuzz/fuzz-websocket
+fuzz: tests/fuzz/fuzz-http-upgrade tests/fuzz/fuzz-lpframe tests/fuzz/fuzz-message tests/fuzz/fuzz-websocket \
+	tests/fuzz/fuzz-identity-json tests/fuzz/fuzz-truststore-json tests/fuzz/fuzz-endpoint-text
 	BUILDDIR='$(abs_top_builddir)' $(SHELL) '$(abs_top_srcdir)/tests/fuzz/run-fuzzers.sh' $(FUZZ_SECONDS)
 endif

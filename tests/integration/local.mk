@@ -29,4 +29,5 @@ EXTRA_DIST += \
 	tests/integration/test_client.py \
 	tests/integration/test_login.py \
 	tests/integration/test_systemd.py \
-	tests/integration/test_regressions.py
+	tests/integration/test_regressions.py \
+	tests/integration/test_files_cli.py

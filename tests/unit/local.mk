@@ -6,4 +6,6 @@ UNIT_LIBS = lib/libwebtty.la $(CHECK_LIBS) $(SYSTEMD_LIBS) $(PROTOBUF_C_LIBS) $(
 include tests/unit/core.mk
 include tests/unit/http_upgrade.mk
 include tests/unit/spawn.mk
+include tests/unit/crypto.mk
+include tests/unit/files.mk
 endif

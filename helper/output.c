@@ -1,0 +1,60 @@
+/* Text/JSON output of the file verbs (see output.h). */
+#include "output.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "errmsg.h"
+#include "jsondoc.h"
+#include "trimspace.h"
+
+int output_mode_parse(const char *value, output_mode *ret, char **ret_error) {
+        size_t off, len;
+
+        trim_space(value, strlen(value), &off, &len);
+        if (len == 4 && strncasecmp(value + off, "text", 4) == 0) {
+                *ret = OUTPUT_TEXT;
+                return 0;
+        }
+        if (len == 4 && strncasecmp(value + off, "json", 4) == 0) {
+                *ret = OUTPUT_JSON;
+                return 0;
+        }
+        return errmsg_set(ret_error, -EINVAL, "invalid --output \"%s\" (valid: [text json])", value);
+}
+
+int output_add(json_object *o, const char *key, json_object *v) {
+        if (json_object_object_add(o, key, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int output_add_string(json_object *o, const char *key, const char *value) {
+        json_object *s = json_object_new_string(value ? value : "");
+
+        if (!s)
+                return -ENOMEM;
+        return output_add(o, key, s);
+}
+
+int output_json(json_object *o) {
+        _cleanup_free_ char *text = NULL;
+        size_t len;
+        int r;
+
+        r = jsondoc_format(o, false, &text, &len);
+        if (r < 0)
+                return r;
+        if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0)
+                return -EIO;
+        return 0;
+}
+
+int output_fail(int r, const char *message) {
+        fprintf(stderr, "webtty: %s\n", message ? message : strerror(r < 0 ? -r : r));
+        return 1;
+}

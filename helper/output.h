@@ -1,0 +1,31 @@
+/* Output for the file verbs (identity, authorized-client, known-server):
+ * text lines, or JSON exactly as the reference CLI prints it (Go
+ * json.MarshalIndent of a map: keys in byte order, two-space indentation,
+ * one trailing newline), built with json-c. */
+#pragma once
+
+#include <json-c/json.h>
+
+#include "macro.h"
+
+typedef enum output_mode {
+        OUTPUT_TEXT,
+        OUTPUT_JSON,
+} output_mode;
+
+/* -o/--output: "text" or "json" (trimmed, case-insensitive); anything else is
+ * "invalid --output \"<v>\" (valid: [text json])" (-EINVAL, message in
+ * *ret_error). YAML, which the reference also offers, is not supported. */
+int output_mode_parse(const char *value, output_mode *ret, char **ret_error);
+
+/* Adds key: value (a string; NULL prints as ""). -ENOMEM on failure. */
+int output_add_string(json_object *o, const char *key, const char *value);
+/* Adds key: v, taking v (NULL -> JSON null). */
+int output_add(json_object *o, const char *key, json_object *v);
+
+/* Writes o to stdout as described above; -EIO when stdout fails. */
+int output_json(json_object *o);
+
+/* Prints "webtty: <message>" (or strerror(-r)) to stderr; returns 1, the exit
+ * status of a failed file verb. */
+int output_fail(int r, const char *message);

@@ -1,0 +1,284 @@
+/* The authenticated handshake (spec 6): canonical protobuf hashing (3.2), the
+ * server and client transcripts, ServerHello building (server) and checking
+ * (client), ClientProof building (client) and checking (server), the proof
+ * time window, and a bounded replay cache.
+ *
+ * Conventions: every function returns 0 or a negative errno. Functions whose
+ * failures are reported to a person or a peer take `char **ret_error` and set
+ * it (when not NULL) to a malloc'd text in the Go reference's exact words;
+ * after -ENOMEM it may stay NULL, and the caller then uses a generic text.
+ * Texts quote peer strings only capped (64 bytes) and escaped. Nothing here
+ * logs, and no text contains key material. Not thread-safe where state is
+ * involved (the replay cache): one event loop. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "enckey.h"
+#include "sigkey.h"
+#include "webtty.pb-c.h"
+
+#define AUTH_HASH_LEN 32
+#define AUTH_NONCE_LEN 32
+#define AUTH_PROTOCOL_VERSION 1
+#define AUTH_PROOF_TTL_SEC 30     /* lifetime a client gives its proof, and the most a server accepts */
+#define AUTH_CLOCK_SKEW_SEC 5     /* how far issued_at may lie in the server's future */
+#define AUTH_REPLAY_CACHE_DEFAULT 4096
+
+#define AUTH_CLIENT_DOMAIN "rstream-webtty-client-auth-v1"
+#define AUTH_SERVER_DOMAIN "rstream-webtty-server-auth-v1"
+
+/* Protocol enum values (webtty.proto). */
+#define AUTH_REQUIREMENT_NONE 1
+#define AUTH_REQUIREMENT_CLIENT_PROOF 2
+#define AUTH_SIGNATURE_SUITE_ECDSA_P256_SHA256 1
+
+/* What auth_client_proof_verify() tells the server to send. */
+#define AUTH_CODE_PLAIN_ERROR 0 /* an Error{msg}, not a ProtocolError */
+#define AUTH_CODE_CLIENT_PROOF_REQUIRED 4
+#define AUTH_CODE_CLIENT_PROOF_INVALID 5
+#define AUTH_CODE_CLIENT_UNAUTHORIZED 6
+
+/* ---- Hashing (spec 3.2) ---- */
+
+void auth_sha256(const void *data, size_t len, uint8_t out[AUTH_HASH_LEN]);
+
+/* The deterministic encoding protobuf-go produces for m: protobuf-c's packing
+ * of a copy of m with the unknown fields of m and of every sub-message
+ * dropped (fields in number order, proto3 defaults omitted, set sub-messages
+ * and oneof members always written). *ret is malloc'd (at least 1 byte). */
+int auth_canonical_pack(const ProtobufCMessage *m, uint8_t **ret, size_t *ret_len);
+/* SHA256 of the canonical encoding; SHA256("") for NULL (an absent message). */
+int auth_hash_config(const Webtty__Config *config, uint8_t out[AUTH_HASH_LEN]);
+int auth_hash_grant(const Webtty__SessionKeyGrant *grant, uint8_t out[AUTH_HASH_LEN]);
+
+/* ---- Transcripts (spec 6.2, 6.5) ---- */
+
+typedef struct auth_bytes {
+        const uint8_t *data;
+        size_t len;
+} auth_bytes;
+
+/* Strings may be NULL (= ""); they are trimmed as Go's strings.TrimSpace
+ * when encoded (LPS). Byte strings are encoded as given (LP). */
+typedef struct auth_server_transcript {
+        uint32_t protocol_version; /* 1 */
+        const char *transport;     /* "websocket" | "plain" | "webtransport" */
+        const char *workspace_id, *project_id, *server_id, *session_id;
+        auth_bytes server_signing_key_id, server_encryption_key_id, server_nonce;
+        uint32_t auth_requirement; /* 1 or 2 */
+        const uint32_t *payload_suites;
+        size_t n_payload_suites;
+        const uint32_t *key_envelope_suites;
+        size_t n_key_envelope_suites;
+        const uint32_t *signature_suites;
+        size_t n_signature_suites;
+} auth_server_transcript;
+
+typedef struct auth_client_transcript {
+        uint32_t protocol_version; /* 1 */
+        const char *transport;
+        const char *workspace_id, *project_id, *server_id, *session_id;
+        auth_bytes server_signing_key_id, server_encryption_key_id, server_nonce;
+        uint32_t auth_requirement; /* 2 */
+        uint32_t payload_suite, key_envelope_suite;
+        auth_bytes session_key_grant_hash, command_config_hash, attach_grant_hash;
+        const char *requested_role, *client_principal_id;
+        auth_bytes client_signing_key_id, client_credential_hash;
+        const char *issued_at, *expires_at;
+} auth_client_transcript;
+
+/* The canonical bytes (malloc'd) and their SHA-256. */
+int auth_server_transcript_bytes(const auth_server_transcript *t, uint8_t **ret, size_t *ret_len);
+int auth_server_transcript_hash(const auth_server_transcript *t, uint8_t out[AUTH_HASH_LEN]);
+int auth_client_transcript_bytes(const auth_client_transcript *t, uint8_t **ret, size_t *ret_len);
+int auth_client_transcript_hash(const auth_client_transcript *t, uint8_t out[AUTH_HASH_LEN]);
+
+/* ---- Identities ---- */
+
+/* A local endpoint identity: the server's (ServerHello) or the client's
+ * (ClientProof). Borrowed; the caller keeps it alive for the call. */
+typedef struct auth_identity {
+        const sigkey *signing;                       /* with its private key */
+        const uint8_t *signing_key_id;               /* SIGKEY_ID_LEN bytes */
+        const uint8_t *signing_public_key;           /* SIGKEY_SPKI_LEN bytes of SPKI DER */
+        const enckey *encryption;                    /* suite, pub, id (no private part needed) */
+} auth_identity;
+
+/* The pinned ("known server") identity a client expects. */
+typedef struct auth_pinned_identity {
+        uint32_t key_envelope_suite; /* 1 or 3; 0 = infer from the public key length */
+        uint8_t encryption_key_id[ENCKEY_ID_LEN];
+        uint8_t encryption_public_key[ENCKEY_PUB_MAX];
+        size_t encryption_public_key_len; /* 32 or 65 */
+        uint8_t signing_key_id[SIGKEY_ID_LEN];
+        uint8_t signing_public_key[SIGKEY_SPKI_LEN];
+} auth_pinned_identity;
+
+/* ---- Server: ServerHello (spec 6.1) ---- */
+
+typedef struct auth_server_config {
+        const char *transport;  /* the server's own transport name */
+        const char *session_id; /* spec 4.11 */
+        const char *workspace_id, *project_id, *server_id; /* NULL/blank: absent */
+        bool require_client_proof;                         /* auth_requirement 2, else 1 */
+} auth_server_config;
+
+/* Builds the signed ServerHello: a fresh 32-byte nonce (also copied to
+ * nonce_out: keep it for auth_client_proof_verify), the identity, the suite
+ * lists [P], [K], [1] for the identity's envelope suite K and its paired
+ * payload suite P, the trimmed ids as StringValues when non-blank, the
+ * session id, and ServerProof{1, signing key id, SHA256(server transcript),
+ * DER signature}. *ret is malloc'd piecewise: free it with
+ * auth_server_hello_free() or as part of a Message with
+ * webtty__message__free_unpacked(..., NULL). */
+int auth_server_hello_build(const auth_identity *id, const auth_server_config *cfg,
+                            uint8_t nonce_out[AUTH_NONCE_LEN], Webtty__ServerHello **ret);
+void auth_server_hello_free(Webtty__ServerHello *hello);
+
+/* ---- Client: checking the ServerHello (spec 6.3) ---- */
+
+/* Checks hello against the pinned identity, with the client's own transport
+ * name, in this order (first failure wins; the client then closes):
+ *   hello present                      "WebTTY server hello is required"
+ *   server_identity present            "WebTTY server hello is missing server identity"
+ *   protocol_version = 1               "unsupported WebTTY protocol version <n>"
+ *   identity envelope suite 1 or 3     "WebTTY server identity does not use the required key envelope suite"
+ *   payload_suites = [paired suite]    "WebTTY server does not advertise the required AES-256-GCM payload suite"
+ *   key_envelope_suites = [suite]      "WebTTY server does not advertise the required key envelope suite"
+ *   signature_suites = [1]             "WebTTY server does not advertise the required ECDSA P-256 signature suite"
+ *   server_proof with suite 1          "WebTTY server proof does not use ECDSA P-256"
+ *   the four identity byte strings     "WebTTY server identity does not match the expected identity"
+ *     equal the pinned ones
+ *   identity suite = pinned suite      "WebTTY server key envelope suite does not match the expected identity"
+ *   transcript hash recomputed         "WebTTY server proof transcript hash does not match"
+ *   signature verifies                 "WebTTY server proof signature is invalid: <detail>"
+ * Returns 0 when the hello is authentic, else -EPERM (or -ENOMEM). */
+int auth_server_hello_verify(const Webtty__ServerHello *hello, const auth_pinned_identity *pinned,
+                             const char *transport, char **ret_error);
+
+/* ---- Client: ClientProof (spec 6.4) ---- */
+
+typedef struct auth_client_config {
+        const char *transport; /* the client's own transport name */
+        const char *principal_id, *device_id, *browser_id; /* NULL/blank: absent */
+        const uint8_t *credential;                         /* optional workspace credential */
+        size_t credential_len;
+        const struct timespec *now; /* NULL: CLOCK_REALTIME (tests inject a time) */
+} auth_client_config;
+
+/* Builds the proof for open (whose config and session_key_grant are final
+ * and are sent exactly as they are: they are hashed canonically) after
+ * hello passed auth_server_hello_verify(). If hello does not require a
+ * proof (auth_requirement != 2), returns 0 with *ret = NULL. Errors:
+ *   client == NULL  "WebTTY server requires a client proof, but no client endpoint identity is configured"
+ *   pinned == NULL  "WebTTY server requires a client proof, but no expected server endpoint identity is configured"
+ *   no identity     "WebTTY server requires a client proof, but the server hello is missing server identity"
+ *   bad suites      the e2e suite texts ("unsupported E2E key envelope suite <k>", ...)
+ * issued_at = now truncated to seconds as YYYY-MM-DDTHH:MM:SSZ, expires_at =
+ * issued_at + 30 s. Free *ret with auth_client_proof_free() or as part of
+ * the Open/Message. */
+int auth_client_proof_build(const auth_identity *client, const auth_pinned_identity *pinned,
+                            const Webtty__ServerHello *hello, const Webtty__Open *open,
+                            const auth_client_config *cfg, Webtty__ClientProof **ret, char **ret_error);
+void auth_client_proof_free(Webtty__ClientProof *proof);
+
+/* ---- Server: checking Open.client_proof (spec 6.6, 6.7) ---- */
+
+/* Time window: issued_at and expires_at parse as RFC 3339 (Go's
+ * time.Parse(time.RFC3339): fractional seconds and numeric offsets
+ * accepted), expires_at >= now, issued_at <= now + 5 s, and
+ * expires_at - issued_at <= 30 s. Texts (without the "WebTTY client proof is
+ * invalid: " prefix):
+ *   "WebTTY client proof issued_at is invalid: <parse error>"
+ *   "WebTTY client proof expires_at is invalid: <parse error>"
+ *   "WebTTY client proof has expired"
+ *   "WebTTY client proof is not valid yet"
+ *   "WebTTY client proof lifetime exceeds 30s"
+ * now NULL: CLOCK_REALTIME. */
+int auth_check_time_window(const char *issued_at, const char *expires_at, const struct timespec *now,
+                           char **ret_error);
+/* RFC 3339 as Go parses it; -EINVAL if invalid. */
+int auth_parse_rfc3339(const char *s, struct timespec *ret);
+/* t (whole seconds, UTC) as YYYY-MM-DDTHH:MM:SSZ; -ERANGE outside years 0..9999. */
+int auth_format_rfc3339(time_t t, char out[21]);
+
+/* A bounded cache of proofs already accepted, keyed by the transcript hash
+ * (the signed bytes; not the signature, because ECDSA signatures are
+ * malleable and high-S ones are accepted). An entry may be forgotten once
+ * now > its expires_at + 5 s, i.e. when the time window would refuse the
+ * proof anyway. When every slot holds an unexpired entry new proofs are
+ * refused, never let through. One per server process. */
+typedef struct auth_replay_cache auth_replay_cache;
+
+/* capacity 0 means AUTH_REPLAY_CACHE_DEFAULT. */
+int auth_replay_cache_new(size_t capacity, auth_replay_cache **ret);
+auth_replay_cache *auth_replay_cache_free(auth_replay_cache *c);
+/* Records key (forget_after: Unix seconds after which the entry may go).
+ * Expired entries are dropped first, oldest first. -EEXIST if key is
+ * already there, -ENOSPC if the cache is full of unexpired entries. */
+int auth_replay_cache_add(auth_replay_cache *c, const uint8_t key[AUTH_HASH_LEN], int64_t forget_after,
+                          int64_t now);
+size_t auth_replay_cache_count(const auth_replay_cache *c);
+
+/* The authorization store: looks key_id up; on a hit copies the authorized
+ * SPKI into spki_out and sets *found. Returns 0, or a negative errno when
+ * the store could not be consulted (e.g. the file failed to load). */
+typedef int (*auth_lookup_fn)(const uint8_t key_id[SIGKEY_ID_LEN], uint8_t spki_out[SIGKEY_SPKI_LEN], bool *found,
+                              void *userdata);
+
+/* What the server sent in its ServerHello, and how to authorize. */
+typedef struct auth_verifier {
+        const char *transport;                       /* the server's own transport name */
+        const char *session_id;
+        const char *workspace_id, *project_id, *server_id; /* configured values (NULL = "") */
+        const uint8_t *server_signing_key_id;    /* SIGKEY_ID_LEN bytes */
+        const uint8_t *server_encryption_key_id; /* ENCKEY_ID_LEN bytes */
+        uint32_t key_envelope_suite;             /* the server identity's: 1 or 3 */
+        const uint8_t *nonce;                    /* the AUTH_NONCE_LEN bytes sent in ServerHello */
+        auth_lookup_fn lookup;                   /* required */
+        void *userdata;
+        auth_replay_cache *replay; /* NULL: no replay cache */
+        const struct timespec *now; /* NULL: CLOCK_REALTIME */
+} auth_verifier;
+
+/* Who the verified client is (for the audit log). Strings are malloc'd,
+ * trimmed, "" when absent; free with auth_verified_client_done(). */
+typedef struct auth_verified_client {
+        uint8_t signing_key_id[SIGKEY_ID_LEN];
+        char *principal_id, *device_id, *browser_id;
+} auth_verified_client;
+
+void auth_verified_client_done(auth_verified_client *c);
+
+/* Verifies open->client_proof. Returns 0 if the client is authenticated and
+ * authorized (and fills *ret_client if not NULL); otherwise a negative errno
+ * (always: reject the Open, start no process) with *ret_code and
+ * *ret_error telling what to send. Order, codes and texts:
+ *   proof present                       4 "WebTTY client proof is required"
+ *   signature_suite = 1                 5 "WebTTY client proof is invalid: unsupported signature suite"
+ *   suites: the grant's (payload,       5 "WebTTY client proof is invalid: <e2e suite text>"
+ *     envelope) pair if there is a
+ *     grant, else the identity's
+ *   signing_key_id is 32 bytes          5 "...: invalid signing key id"
+ *   = SHA256(domain || public key)      5 "...: signing key id does not match signing public key"
+ *   time window (auth_check_time_window) 5 "...: <window text>"
+ *   transcript hash recomputed with     5 "...: transcript hash does not match"
+ *     the server's own values
+ *   signature                           5 "...: signature is invalid: <detail>"
+ *   lookup(signing_key_id) fails        0 "WebTTY authorized client keys could not be loaded"
+ *                                          (fail closed: a plain Error, as Go returns a
+ *                                           resolver's error as-is)
+ *   not found                           6 "WebTTY client signing key is not authorized"
+ *   authorized SPKI = proof's key       5 "...: signing key does not match the authorized key"
+ *   replay cache (if any): new          5 "...: proof was already used"
+ *   replay cache not full               5 "...: replay cache is full"
+ * ("..." is "WebTTY client proof is invalid"). On -ENOMEM *ret_code is 0 and
+ * *ret_error may be NULL. */
+int auth_client_proof_verify(const auth_verifier *v, const Webtty__Open *open, int *ret_code, char **ret_error,
+                             auth_verified_client *ret_client);
