@@ -19,6 +19,9 @@
 #include <sodium.h>
 #include <systemd/sd-event.h>
 
+#include "auth.h"
+#include "e2e.h"
+#include "exec_trust.h"
 #include "http_upgrade.h"
 #include "macro.h"
 #include "transport.h"
@@ -44,6 +47,7 @@ typedef struct exec_opts {
         char **argv;
         size_t argc;
         uint64_t open_timeout_usec;
+        exec_trust_opts trust;
 } exec_opts;
 
 typedef struct client {
@@ -53,10 +57,14 @@ typedef struct client {
         wt_conn *conn;
         sd_event_source *stdin_src, *open_timer, *heartbeat_timer, *winch_src, *term_src[3];
         bool opened, forward_stdin, stdin_eof, raw;
+        bool awaiting_hello; /* a pinned server identity: ServerHello comes first */
+        exec_trust trust;
+        e2e_session *e2e; /* set once the grant is sent: every terminal byte is encrypted */
         struct termios saved_termios;
         int exit_code;
         char error[1024];
         uint8_t stdin_buf[WMSG_DATA_HEADER_MAX + STDIN_CHUNK];
+        uint8_t sealed_buf[STDIN_CHUNK + 64 * 1024];
 } client;
 
 static int client_fail(client *cl, const char *fmt, ...) _printf_(2, 3);
@@ -142,9 +150,20 @@ static int on_stdin(sd_event_source *s, int fd, uint32_t revents, void *userdata
                 (void) WT_SEND_PACKED(cl->conn, wmsg_pack_eos, WEBTTY__DATA__TYPE__TYPE_STDIN);
                 return 0;
         }
-        h = wmsg_data_header(payload, WEBTTY__DATA__TYPE__TYPE_STDIN, (size_t) n);
-        if (wt_conn_send(cl->conn, payload - h, h + (size_t) n) < 0)
-                return 0;
+        if (cl->e2e) {
+                size_t sealed;
+                int r = e2e_seal_data(cl->e2e, E2E_STREAM_STDIN, payload, (size_t) n, cl->sealed_buf,
+                                      sizeof(cl->sealed_buf), &sealed);
+                sodium_memzero(payload, (size_t) n);
+                if (r < 0)
+                        return client_fail(cl, "failed to encrypt stdin: %s", strerror(-r));
+                if (wt_conn_send(cl->conn, cl->sealed_buf, sealed) < 0)
+                        return 0;
+        } else {
+                h = wmsg_data_header(payload, WEBTTY__DATA__TYPE__TYPE_STDIN, (size_t) n);
+                if (wt_conn_send(cl->conn, payload - h, h + (size_t) n) < 0)
+                        return 0;
+        }
         if (wt_conn_queued(cl->conn) > SEND_HIGH_WATER) {
                 (void) sd_event_source_set_enabled(cl->stdin_src, SD_EVENT_OFF);
                 wt_conn_want_writable(cl->conn);
@@ -275,7 +294,38 @@ static void handle_ack(client *cl) {
                 (void) client_fail(cl, "failed to start the session: %s", strerror(-r));
 }
 
+static int send_open(client *cl, const Webtty__ServerHello *hello);
+
+/* The pinned server's ServerHello: verify it, then send the E2E Open. */
+static void handle_hello(client *cl, const Webtty__Message *m) {
+        _cleanup_free_ char *err = NULL;
+        const char *transport = wt_conn_transport(cl->conn);
+        int r;
+
+        if (m->payload_case == WEBTTY__MESSAGE__PAYLOAD_PROTOCOL_ERROR ||
+            m->payload_case == WEBTTY__MESSAGE__PAYLOAD_ERROR) {
+                fail_server_error(cl, m);
+                return;
+        }
+        if (m->payload_case != WEBTTY__MESSAGE__PAYLOAD_SERVER_HELLO) {
+                (void) client_fail(cl, "unexpected message: expected WebTTY server hello");
+                return;
+        }
+        r = auth_server_hello_verify(m->server_hello, &cl->trust.pin, transport, &err);
+        if (r < 0) {
+                (void) client_fail(cl, "%s", err ? err : "WebTTY server proof is invalid");
+                return;
+        }
+        cl->awaiting_hello = false;
+        if (send_open(cl, m->server_hello) < 0 && !cl->error[0])
+                (void) client_fail(cl, "failed to send Open");
+}
+
 static void handle_handshake_message(client *cl, const Webtty__Message *m) {
+        if (cl->awaiting_hello) {
+                handle_hello(cl, m);
+                return;
+        }
         switch (m->payload_case) {
         case WEBTTY__MESSAGE__PAYLOAD_ACK:
                 handle_ack(cl);
@@ -293,20 +343,48 @@ static void handle_handshake_message(client *cl, const Webtty__Message *m) {
         }
 }
 
+static void write_decrypted(client *cl, int fd, const Webtty__Data *d) {
+        _cleanup_free_ char *err = NULL;
+        uint8_t *pt = NULL;
+        size_t n = 0;
+        int r;
+
+        r = e2e_open_data_alloc(cl->e2e, (e2e_stream) d->type, d, &pt, &n, &err);
+        if (r < 0) {
+                (void) client_fail(cl, "failed to decrypt WebTTY %s payload: %s",
+                                   wmsg_data_type_name(d->type), err ? err : strerror(-r));
+                return;
+        }
+        write_all_fd(cl, fd, pt, n);
+        sodium_memzero(pt, n);
+        free(pt);
+}
+
 static void handle_data(client *cl, const Webtty__Data *d) {
         if (d->type == WEBTTY__DATA__TYPE__TYPE_STDIN) {
                 (void) client_fail(cl, "unexpected data stream type: TYPE_STDIN");
                 return;
         }
+        int fd = d->type == WEBTTY__DATA__TYPE__TYPE_STDERR ? STDERR_FILENO : STDOUT_FILENO;
+
         switch (d->payload_case) {
         case WEBTTY__DATA__PAYLOAD_DATA:
-                write_all_fd(cl, d->type == WEBTTY__DATA__TYPE__TYPE_STDERR ? STDERR_FILENO : STDOUT_FILENO,
-                             d->data.data, d->data.len);
+                /* Stricter than the reference: cleartext output in an E2E session
+                 * did not come from the program the grant was made for. */
+                if (cl->e2e) {
+                        (void) client_fail(cl, "unexpected cleartext WebTTY %s payload in an E2E session",
+                                           wmsg_data_type_name(d->type));
+                        break;
+                }
+                write_all_fd(cl, fd, d->data.data, d->data.len);
                 break;
         case WEBTTY__DATA__PAYLOAD_EOS:
                 break;
         case WEBTTY__DATA__PAYLOAD_ENCRYPTED_DATA:
-                (void) client_fail(cl, "encrypted WebTTY output requires E2E configuration");
+                if (!cl->e2e)
+                        (void) client_fail(cl, "encrypted WebTTY output requires E2E configuration");
+                else
+                        write_decrypted(cl, fd, d);
                 break;
         default:
                 (void) client_fail(cl, "unexpected data payload type: <nil>");
@@ -392,7 +470,45 @@ static char *trim(char *s) {
 }
 
 /* Builds and sends Open from the options, as the reference client does. */
-static int send_open(client *cl) {
+/* E2E: a session key grant for the pinned server's encryption key and, when
+ * the hello asks for one, a client proof over the final Open. */
+static int open_add_e2e(client *cl, const Webtty__ServerHello *hello, Webtty__Open *open,
+                        Webtty__SessionKeyGrant **grant, Webtty__ClientProof **proof) {
+        static Webtty__OpenCapability caps[] = {WEBTTY__OPEN_CAPABILITY__OPEN_CAPABILITY_ENCRYPTED_PAYLOAD,
+                                                WEBTTY__OPEN_CAPABILITY__OPEN_CAPABILITY_SESSION_CRYPTO};
+        _cleanup_free_ char *err = NULL;
+        enckey *recipient = NULL;
+        int r;
+
+        r = enckey_from_public(cl->trust.server.enc_pub, cl->trust.server.enc_pub_len, &recipient);
+        if (r >= 0) {
+                const enckey *rs[1] = {recipient};
+                r = e2e_grant_build(rs, 1, NULL, 0, NULL, grant, &cl->e2e, &err);
+        }
+        enckey_free(recipient);
+        if (r < 0)
+                return client_fail(cl, "%s", err ? err : strerror(-r));
+        open->session_key_grant = *grant;
+        open->n_capabilities = ELEMENTSOF(caps);
+        open->capabilities = caps;
+        if (hello->auth_requirement == WEBTTY__AUTH_REQUIREMENT__AUTH_REQUIREMENT_CLIENT_PROOF) {
+                const endpoint_identity *me = cl->trust.client;
+                auth_identity id = {0};
+                auth_client_config cc = {.transport = wt_conn_transport(cl->conn)};
+                if (me)
+                        id = (auth_identity){.signing = me->sig,
+                                             .signing_key_id = me->pub.sig_id,
+                                             .signing_public_key = me->pub.sig_spki,
+                                             .encryption = me->enc};
+                r = auth_client_proof_build(me ? &id : NULL, &cl->trust.pin, hello, open, &cc, proof, &err);
+                if (r < 0)
+                        return client_fail(cl, "%s", err ? err : strerror(-r));
+                open->client_proof = *proof;
+        }
+        return 0;
+}
+
+static int send_open(client *cl, const Webtty__ServerHello *hello) {
         exec_opts *o = cl->o;
         Webtty__Options opts = WEBTTY__OPTIONS__INIT;
         Webtty__Config cfg = WEBTTY__CONFIG__INIT;
@@ -400,12 +516,14 @@ static int send_open(client *cl) {
         Webtty__Username un = WEBTTY__USERNAME__INIT;
         Webtty__Open open = WEBTTY__OPEN__INIT;
         Webtty__Message m = WEBTTY__MESSAGE__INIT;
+        Webtty__SessionKeyGrant *grant = NULL;
+        Webtty__ClientProof *proof = NULL;
         _cleanup_free_ Webtty__Environment *envs = calloc(o->n_env + 1, sizeof(Webtty__Environment));
         _cleanup_free_ Webtty__Environment **envp = calloc(o->n_env + 1, sizeof(Webtty__Environment *));
         _cleanup_free_ uint8_t *buf = NULL;
         size_t n = 0, len;
         char *term = getenv("TERM"), *user;
-        int r;
+        int r = 0;
 
         if (!envs || !envp)
                 return -ENOMEM;
@@ -461,11 +579,16 @@ static int send_open(client *cl) {
                 cfg.username = &un;
         }
         open.config = &cfg;
+        if (hello)
+                r = open_add_e2e(cl, hello, &open, &grant, &proof);
         m.payload_case = WEBTTY__MESSAGE__PAYLOAD_OPEN;
         m.open = &open;
-        r = wmsg_pack(&m, &buf, &len);
+        if (r >= 0)
+                r = wmsg_pack(&m, &buf, &len);
         if (r >= 0)
                 r = wt_conn_send(cl->conn, buf, len);
+        e2e_grant_free(grant);
+        auth_client_proof_free(proof);
         return r;
 }
 
@@ -597,7 +720,14 @@ static void exec_help(void) {
                "  -w, --workdir DIR       working directory on the server\n"
                "  --user USER             account to run as (name or uid; the server must allow it)\n"
                "  --heartbeat             send heartbeats every 5s\n"
-               "  --open-timeout DUR      time allowed for the server to accept (default 5s)\n");
+               "  --open-timeout DUR      time allowed for the server to accept (default 5s)\n"
+               "  --e2e                   refuse to run without end-to-end encryption\n"
+               "  --known-server NAME     pin the server identity stored under NAME\n"
+               "  --known-server-key K    pin this server endpoint identity (repeatable)\n"
+               "  --known-servers-file F  known servers store (default "
+               "~/.rstream/webtty/known_servers.json)\n"
+               "  --identity NAME         client endpoint identity that signs the proof\n"
+               "  --identity-file FILE    the same, by path\n");
 }
 
 static int read_token(exec_opts *o, const char *path) {
@@ -632,6 +762,12 @@ static int parse_exec_args(int argc, char **argv, exec_opts *o) {
                 {"user", required_argument, NULL, 'U'},
                 {"heartbeat", no_argument, NULL, 'H'},
                 {"open-timeout", required_argument, NULL, 'O'},
+                {"e2e", no_argument, NULL, 'E'},
+                {"known-server", required_argument, NULL, 'K'},
+                {"known-server-key", required_argument, NULL, 'k'},
+                {"known-servers-file", required_argument, NULL, 'F'},
+                {"identity", required_argument, NULL, 'I'},
+                {"identity-file", required_argument, NULL, 'J'},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -679,6 +815,30 @@ static int parse_exec_args(int argc, char **argv, exec_opts *o) {
                         o->open_timeout_usec = (uint64_t) v * (strcmp(end, "s") == 0 ? 1000000u : 1000u);
                         break;
                 }
+                case 'E':
+                        o->trust.e2e = true;
+                        break;
+                case 'K':
+                        o->trust.known_server = optarg;
+                        break;
+                case 'k': {
+                        char **n = realloc(o->trust.known_server_keys,
+                                           (o->trust.n_known_server_keys + 1) * sizeof(char *));
+                        if (!n)
+                                return -ENOMEM;
+                        o->trust.known_server_keys = n;
+                        n[o->trust.n_known_server_keys++] = optarg;
+                        break;
+                }
+                case 'F':
+                        o->trust.known_servers_file = optarg;
+                        break;
+                case 'I':
+                        o->trust.identity = optarg;
+                        break;
+                case 'J':
+                        o->trust.identity_file = optarg;
+                        break;
                 case 'h':
                         exec_help();
                         return 1;
@@ -738,11 +898,22 @@ static int client_setup(client *cl, const wt_url *u) {
                                        0, on_open_timeout, cl);
         if (r < 0)
                 return client_fail(cl, "%s", strerror(-r));
+        {
+                _cleanup_free_ char *err = NULL;
+                r = exec_trust_resolve(&cl->o->trust, &cl->trust, &err);
+                if (r < 0)
+                        return client_fail(cl, "%s", err ? err : strerror(-r));
+        }
         /* stdin is forwarded when it is not a terminal, or with -t/-i. */
         cl->forward_stdin = cl->o->tty || cl->o->interactive || !isatty(STDIN_FILENO);
         if (cl->o->tty && isatty(STDIN_FILENO))
                 terminal_raw(cl);
-        return send_open(cl);
+        /* With a pinned identity the server speaks first (protocol spec 4.3). */
+        if (cl->trust.pinned) {
+                cl->awaiting_hello = true;
+                return 0;
+        }
+        return send_open(cl, NULL);
 }
 
 static void client_done(client *cl) {
@@ -755,6 +926,8 @@ static void client_done(client *cl) {
                 cl->term_src[i] = sd_event_source_disable_unref(cl->term_src[i]);
         cl->conn = wt_conn_free(cl->conn);
         cl->event = sd_event_unref(cl->event);
+        cl->e2e = e2e_session_free(cl->e2e);
+        exec_trust_done(&cl->trust);
         free(cl->url_name);
 }
 
@@ -769,6 +942,7 @@ int verb_exec(int argc, char **argv) {
         if (r != 0) {
                 free(o.env);
                 free(o.token);
+                free(o.trust.known_server_keys);
                 return r > 0 ? 0 : 2;
         }
         if (wt_url_parse(o.url_text, WT_URL_WS, &u, &err) < 0) {
@@ -793,6 +967,7 @@ int verb_exec(int argc, char **argv) {
         free(cl);
         wt_url_done(&u);
         free(o.env);
+        free(o.trust.known_server_keys);
         if (o.token) {
                 sodium_memzero(o.token, strlen(o.token));
                 free(o.token);

@@ -4,6 +4,7 @@ bin_PROGRAMS += helper/webtty
 helper_webtty_SOURCES = \
 	helper/webtty.c \
 	helper/exec.c helper/exec.h \
+	helper/exec_trust.c helper/exec_trust.h \
 	helper/output.c helper/output.h \
 	helper/identity_cli.c helper/identity_cli.h \
 	helper/trust_cli.c helper/trust_cli.h

@@ -28,7 +28,7 @@
                 }                                                                                           \
         } while (0)
 
-static void known_servers(const uint8_t *data, size_t size) {
+static void check_known_servers(const uint8_t *data, size_t size) {
         _cleanup_(known_servers_freep) known_servers *ks = NULL, *again = NULL;
         _cleanup_free_ char *err = NULL, *t1 = NULL, *t2 = NULL;
         size_t l1, l2;
@@ -58,7 +58,7 @@ static void known_servers(const uint8_t *data, size_t size) {
         CHECK(l1 == l2 && memcmp(t1, t2, l1) == 0);
 }
 
-static void authorized_clients(const uint8_t *data, size_t size) {
+static void check_authorized_clients(const uint8_t *data, size_t size) {
         _cleanup_(authorized_clients_freep) authorized_clients *ac = NULL, *again = NULL;
         _cleanup_free_ char *err = NULL, *t1 = NULL, *t2 = NULL;
         size_t l1, l2;
@@ -87,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (size > FUZZ_MAX_INPUT)
                 return 0;
         CHECK(sodium_init() >= 0);
-        known_servers(data, size);
-        authorized_clients(data, size);
+        check_known_servers(data, size);
+        check_authorized_clients(data, size);
         return 0;
 }
