@@ -2,7 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <sodium.h>
+#include <sys/prctl.h>
 
 #include "exec.h"
 #include "identity_cli.h"
@@ -31,6 +33,10 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "webtty: libsodium initialisation failed\n");
                 return 1;
         }
+        /* Private keys pass through this process: no core dumps, and OpenSSL's
+         * copies in its locked secure heap where one can be had. */
+        (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        (void) CRYPTO_secure_malloc_init(64 * 1024, 32);
         if (argc < 2) {
                 usage(stderr);
                 return 2;

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 
+#include <openssl/crypto.h>
 #include <sodium.h>
 #include <systemd/sd-daemon.h>
 
@@ -64,8 +65,13 @@ int main(int argc, char **argv) {
         }
         wlog_init("webttyd", cfg.log_level);
         /* No core dumps or ptrace by other processes of our user: the token
-         * (and later keys) live in this process's memory. */
+         * and private keys live in this process's memory. */
         (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        /* OpenSSL keeps private key numbers in its secure heap (locked,
+         * wiped on free) once there is one; ours live in libsodium's. */
+        if (CRYPTO_secure_malloc_init(64 * 1024, 32) != 1)
+                wlog_printf(LOG_WARNING, "OpenSSL secure heap unavailable (RLIMIT_MEMLOCK?); private keys in "
+                                         "OpenSSL objects use ordinary memory");
 
         n_inherited = sd_listen_fds_with_names(1, &fd_names);
         if (n_inherited < 0) {
