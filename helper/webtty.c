@@ -24,7 +24,7 @@ static const struct {
 static void usage(FILE *f) {
         fprintf(f, "Usage: webtty COMMAND [OPTIONS]\n\nCommands:\n");
         for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-                fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].help);
+                fprintf(f, "  %-18s %s\n", verbs[i].name, verbs[i].help);
         fprintf(f, "\nRun 'webtty COMMAND --help' for the options of a command.\n");
 }
 

@@ -64,7 +64,8 @@ static void free_clone(ProtobufCMessage *m) {
                         free(v);
                         continue;
                 }
-                if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) && *(uint32_t *) (base + f->quantifier_offset) != f->id)
+                if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+                    *(uint32_t *) (base + f->quantifier_offset) != f->id)
                         continue;
                 free_clone(*(ProtobufCMessage **) (base + f->offset));
         }
@@ -93,7 +94,8 @@ static ProtobufCMessage *clone_known(const ProtobufCMessage *m) {
 
                 if (f->type != PROTOBUF_C_TYPE_MESSAGE)
                         continue;
-                if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) && *(uint32_t *) (base + f->quantifier_offset) != f->id)
+                if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+                    *(uint32_t *) (base + f->quantifier_offset) != f->id)
                         continue;
                 *(void **) (base + f->offset) = NULL;
         }
@@ -126,7 +128,8 @@ static ProtobufCMessage *clone_known(const ProtobufCMessage *m) {
                         }
                         continue;
                 }
-                if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) && *(const uint32_t *) (src + f->quantifier_offset) != f->id)
+                if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+                    *(const uint32_t *) (src + f->quantifier_offset) != f->id)
                         continue;
                 if (*(ProtobufCMessage *const *) (src + f->offset)) {
                         ProtobufCMessage *sub = clone_known(*(ProtobufCMessage *const *) (src + f->offset));
@@ -375,7 +378,8 @@ int auth_server_hello_build(const auth_identity *id, const auth_server_config *c
                             uint8_t nonce_out[AUTH_NONCE_LEN], Webtty__ServerHello **ret) {
         _cleanup_(auth_server_hello_freep) Webtty__ServerHello *h = NULL;
         _cleanup_free_ char *ws = NULL, *proj = NULL, *srv = NULL;
-        uint32_t envelope_suite = 0, payload_suite = 0, signature_suite = AUTH_SIGNATURE_SUITE_ECDSA_P256_SHA256;
+        uint32_t envelope_suite = 0, payload_suite = 0,
+                 signature_suite = AUTH_SIGNATURE_SUITE_ECDSA_P256_SHA256;
         uint8_t nonce[AUTH_NONCE_LEN], hash[AUTH_HASH_LEN];
         Webtty__EndpointIdentity *ei;
         Webtty__ServerProof *sp;
@@ -407,7 +411,8 @@ int auth_server_hello_build(const auth_identity *id, const auth_server_config *c
                 .server_signing_key_id = {id->signing_key_id, SIGKEY_ID_LEN},
                 .server_encryption_key_id = {id->encryption->id, ENCKEY_ID_LEN},
                 .server_nonce = {nonce, sizeof(nonce)},
-                .auth_requirement = cfg->require_client_proof ? AUTH_REQUIREMENT_CLIENT_PROOF : AUTH_REQUIREMENT_NONE,
+                .auth_requirement =
+                        cfg->require_client_proof ? AUTH_REQUIREMENT_CLIENT_PROOF : AUTH_REQUIREMENT_NONE,
                 .payload_suites = &payload_suite,
                 .n_payload_suites = 1,
                 .key_envelope_suites = &envelope_suite,
@@ -524,21 +529,24 @@ int auth_server_hello_verify(const Webtty__ServerHello *hello, const auth_pinned
         if (!id)
                 return fail(ret_error, -EPERM, "WebTTY server hello is missing server identity");
         if (hello->protocol_version != AUTH_PROTOCOL_VERSION)
-                return fail(ret_error, -EPERM, "unsupported WebTTY protocol version %d", (int) hello->protocol_version);
+                return fail(ret_error, -EPERM, "unsupported WebTTY protocol version %d",
+                            (int) hello->protocol_version);
         envelope_suite = (uint32_t) id->key_envelope_suite;
         if (e2e_payload_suite_for_envelope(envelope_suite, &payload_suite, NULL) < 0)
-                return fail(ret_error, -EPERM, "WebTTY server identity does not use the required key envelope suite");
+                return fail(ret_error, -EPERM,
+                            "WebTTY server identity does not use the required key envelope suite");
         if (hello->n_payload_suites != 1 || (uint32_t) hello->payload_suites[0] != payload_suite)
                 return fail(ret_error, -EPERM,
                             "WebTTY server does not advertise the required AES-256-GCM payload suite");
         if (hello->n_key_envelope_suites != 1 || (uint32_t) hello->key_envelope_suites[0] != envelope_suite)
-                return fail(ret_error, -EPERM, "WebTTY server does not advertise the required key envelope suite");
+                return fail(ret_error, -EPERM,
+                            "WebTTY server does not advertise the required key envelope suite");
         if (hello->n_signature_suites != 1 ||
             hello->signature_suites[0] != WEBTTY__SIGNATURE_SUITE__SIGNATURE_SUITE_ECDSA_P256_SHA256)
                 return fail(ret_error, -EPERM,
                             "WebTTY server does not advertise the required ECDSA P-256 signature suite");
-        if (!hello->server_proof ||
-            hello->server_proof->signature_suite != WEBTTY__SIGNATURE_SUITE__SIGNATURE_SUITE_ECDSA_P256_SHA256)
+        if (!hello->server_proof || hello->server_proof->signature_suite !=
+                                            WEBTTY__SIGNATURE_SUITE__SIGNATURE_SUITE_ECDSA_P256_SHA256)
                 return fail(ret_error, -EPERM, "WebTTY server proof does not use ECDSA P-256");
 
         pinned_suite = pinned->key_envelope_suite;
@@ -555,8 +563,10 @@ int auth_server_hello_verify(const Webtty__ServerHello *hello, const auth_pinned
         if (!bytes_eq(&id->signing_key_id, pinned->signing_key_id, SIGKEY_ID_LEN) ||
             !bytes_eq(&id->signing_public_key, pinned->signing_public_key, SIGKEY_SPKI_LEN) ||
             !bytes_eq(&id->encryption_key_id, pinned->encryption_key_id, ENCKEY_ID_LEN) ||
-            !bytes_eq(&id->encryption_public_key, pinned->encryption_public_key, pinned->encryption_public_key_len))
-                return fail(ret_error, -EPERM, "WebTTY server identity does not match the expected identity");
+            !bytes_eq(&id->encryption_public_key, pinned->encryption_public_key,
+                      pinned->encryption_public_key_len))
+                return fail(ret_error, -EPERM,
+                            "WebTTY server identity does not match the expected identity");
         if (envelope_suite != pinned_suite)
                 return fail(ret_error, -EPERM,
                             "WebTTY server key envelope suite does not match the expected identity");
@@ -613,8 +623,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Webtty__ClientProof, auth_client_proof_free);
 
 /* The (payload, envelope) suites the proof transcript binds: the grant's
  * pair when there is a grant, else the pair of the server identity's suite. */
-static int proof_suites(const Webtty__SessionKeyGrant *grant, uint32_t fallback_envelope, uint32_t *ret_payload,
-                        uint32_t *ret_envelope, char **ret_error) {
+static int proof_suites(const Webtty__SessionKeyGrant *grant, uint32_t fallback_envelope,
+                        uint32_t *ret_payload, uint32_t *ret_envelope, char **ret_error) {
         uint32_t payload;
         int r;
 
@@ -622,8 +632,8 @@ static int proof_suites(const Webtty__SessionKeyGrant *grant, uint32_t fallback_
         if (r < 0)
                 return r;
         if (grant) {
-                r = e2e_validate_suites((uint32_t) grant->payload_suite, (uint32_t) grant->key_envelope_suite,
-                                        ret_error);
+                r = e2e_validate_suites((uint32_t) grant->payload_suite,
+                                        (uint32_t) grant->key_envelope_suite, ret_error);
                 if (r < 0)
                         return r;
                 *ret_payload = (uint32_t) grant->payload_suite;
@@ -664,17 +674,20 @@ int auth_client_proof_build(const auth_identity *client, const auth_pinned_ident
                 return 0;
         if (!client)
                 return fail(ret_error, -EINVAL,
-                            "WebTTY server requires a client proof, but no client endpoint identity is configured");
+                            "WebTTY server requires a client proof, but no client endpoint identity is "
+                            "configured");
         if (identity_valid(client) < 0)
                 return -EINVAL;
         if (!pinned)
-                return fail(ret_error, -EINVAL,
-                            "WebTTY server requires a client proof, but no expected server endpoint identity is "
-                            "configured");
+                return fail(
+                        ret_error, -EINVAL,
+                        "WebTTY server requires a client proof, but no expected server endpoint identity is "
+                        "configured");
         sid = hello->server_identity;
         if (!sid)
                 return fail(ret_error, -EINVAL,
-                            "WebTTY server requires a client proof, but the server hello is missing server identity");
+                            "WebTTY server requires a client proof, but the server hello is missing server "
+                            "identity");
         r = proof_suites(open->session_key_grant, (uint32_t) sid->key_envelope_suite, &payload_suite,
                          &envelope_suite, ret_error);
         if (r < 0)
@@ -729,7 +742,8 @@ int auth_client_proof_build(const auth_identity *client, const auth_pinned_ident
         if (!p)
                 return -ENOMEM;
         webtty__client_proof__init(p);
-        if (string_value(principal, &p->principal_id) < 0 || string_value(cfg->device_id, &p->device_id) < 0 ||
+        if (string_value(principal, &p->principal_id) < 0 ||
+            string_value(cfg->device_id, &p->device_id) < 0 ||
             string_value(cfg->browser_id, &p->browser_id) < 0)
                 return -ENOMEM;
         p->signature_suite = AUTH_SIGNATURE_SUITE_ECDSA_P256_SHA256;
@@ -805,8 +819,8 @@ int auth_parse_rfc3339(const char *s, struct timespec *ret) {
         if (!digits(s, 4, &year) || !digits(s + 5, 2, &month) || !digits(s + 8, 2, &day) ||
             !digits(s + 11, 2, &hour) || !digits(s + 14, 2, &min) || !digits(s + 17, 2, &sec))
                 return -EINVAL;
-        if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) || hour > 23 || min > 59 ||
-            sec > 59)
+        if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) || hour > 23 ||
+            min > 59 || sec > 59)
                 return -EINVAL;
         i = 19;
         /* Fractional seconds: '.' or ',' and at least one digit; Go keeps
@@ -830,8 +844,8 @@ int auth_parse_rfc3339(const char *s, struct timespec *ret) {
         if (s[i] == 'Z') {
                 i++;
         } else if (s[i] == '+' || s[i] == '-') {
-                if (n - i < 6 || s[i + 3] != ':' || !digits(s + i + 1, 2, &oh) || !digits(s + i + 4, 2, &om) ||
-                    oh > 23 || om > 59)
+                if (n - i < 6 || s[i + 3] != ':' || !digits(s + i + 1, 2, &oh) ||
+                    !digits(s + i + 4, 2, &om) || oh > 23 || om > 59)
                         return -EINVAL;
                 if (s[i] == '-') {
                         oh = -oh;
@@ -877,17 +891,19 @@ int auth_check_time_window(const char *issued_at, const char *expires_at, const 
                 return r;
         if (auth_parse_rfc3339(issued_at, &issued) < 0) {
                 quote_capped(issued_at, q);
-                return fail(ret_error, -EPERM,
-                            "WebTTY client proof issued_at is invalid: parsing time \"%s\" as \"" RFC3339_LAYOUT
-                            "\": invalid RFC 3339 time",
-                            q);
+                return fail(
+                        ret_error, -EPERM,
+                        "WebTTY client proof issued_at is invalid: parsing time \"%s\" as \"" RFC3339_LAYOUT
+                        "\": invalid RFC 3339 time",
+                        q);
         }
         if (auth_parse_rfc3339(expires_at, &expires) < 0) {
                 quote_capped(expires_at, q);
-                return fail(ret_error, -EPERM,
-                            "WebTTY client proof expires_at is invalid: parsing time \"%s\" as \"" RFC3339_LAYOUT
-                            "\": invalid RFC 3339 time",
-                            q);
+                return fail(
+                        ret_error, -EPERM,
+                        "WebTTY client proof expires_at is invalid: parsing time \"%s\" as \"" RFC3339_LAYOUT
+                        "\": invalid RFC 3339 time",
+                        q);
         }
         if (ts_before(&expires, &clock))
                 return fail(ret_error, -EPERM, "WebTTY client proof has expired");
@@ -902,7 +918,8 @@ int auth_check_time_window(const char *issued_at, const char *expires_at, const 
                 dnsec += 1000000000L;
         }
         if (dsec > AUTH_PROOF_TTL_SEC || (dsec == AUTH_PROOF_TTL_SEC && dnsec > 0))
-                return fail(ret_error, -EPERM, "WebTTY client proof lifetime exceeds %ds", AUTH_PROOF_TTL_SEC);
+                return fail(ret_error, -EPERM, "WebTTY client proof lifetime exceeds %ds",
+                            AUTH_PROOF_TTL_SEC);
         return 0;
 }
 
@@ -1031,8 +1048,8 @@ static int trimmed_or_empty(const char *s, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-int auth_client_proof_verify(const auth_verifier *v, const Webtty__Open *open, int *ret_code, char **ret_error,
-                             auth_verified_client *ret_client) {
+int auth_client_proof_verify(const auth_verifier *v, const Webtty__Open *open, int *ret_code,
+                             char **ret_error, auth_verified_client *ret_client) {
         _cleanup_free_ char *detail = NULL;
         const Webtty__ClientProof *p;
         uint8_t expected_id[SIGKEY_ID_LEN], grant_hash[AUTH_HASH_LEN], config_hash[AUTH_HASH_LEN];
@@ -1047,16 +1064,19 @@ int auth_client_proof_verify(const auth_verifier *v, const Webtty__Open *open, i
         if (!ret_code)
                 ret_code = &code_dummy;
         *ret_code = AUTH_CODE_PLAIN_ERROR;
-        if (!v || !open || !v->lookup || !v->server_signing_key_id || !v->server_encryption_key_id || !v->nonce)
+        if (!v || !open || !v->lookup || !v->server_signing_key_id || !v->server_encryption_key_id ||
+            !v->nonce)
                 return -EINVAL;
 
         p = open->client_proof;
         if (!p)
-                return reject(ret_code, AUTH_CODE_CLIENT_PROOF_REQUIRED, ret_error, "WebTTY client proof is required");
+                return reject(ret_code, AUTH_CODE_CLIENT_PROOF_REQUIRED, ret_error,
+                              "WebTTY client proof is required");
         if (p->signature_suite != WEBTTY__SIGNATURE_SUITE__SIGNATURE_SUITE_ECDSA_P256_SHA256)
                 return reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error,
                               PROOF_INVALID ": unsupported signature suite");
-        r = proof_suites(open->session_key_grant, v->key_envelope_suite, &payload_suite, &envelope_suite, &detail);
+        r = proof_suites(open->session_key_grant, v->key_envelope_suite, &payload_suite, &envelope_suite,
+                         &detail);
         if (r < 0)
                 return reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error, PROOF_INVALID ": %s",
                               detail ? detail : "unsupported E2E suites");

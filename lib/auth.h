@@ -26,8 +26,8 @@
 #define AUTH_HASH_LEN 32
 #define AUTH_NONCE_LEN 32
 #define AUTH_PROTOCOL_VERSION 1
-#define AUTH_PROOF_TTL_SEC 30     /* lifetime a client gives its proof, and the most a server accepts */
-#define AUTH_CLOCK_SKEW_SEC 5     /* how far issued_at may lie in the server's future */
+#define AUTH_PROOF_TTL_SEC 30 /* lifetime a client gives its proof, and the most a server accepts */
+#define AUTH_CLOCK_SKEW_SEC 5 /* how far issued_at may lie in the server's future */
 #define AUTH_REPLAY_CACHE_DEFAULT 4096
 
 #define AUTH_CLIENT_DOMAIN "rstream-webtty-client-auth-v1"
@@ -104,10 +104,10 @@ int auth_client_transcript_hash(const auth_client_transcript *t, uint8_t out[AUT
 /* A local endpoint identity: the server's (ServerHello) or the client's
  * (ClientProof). Borrowed; the caller keeps it alive for the call. */
 typedef struct auth_identity {
-        const sigkey *signing;                       /* with its private key */
-        const uint8_t *signing_key_id;               /* SIGKEY_ID_LEN bytes */
-        const uint8_t *signing_public_key;           /* SIGKEY_SPKI_LEN bytes of SPKI DER */
-        const enckey *encryption;                    /* suite, pub, id (no private part needed) */
+        const sigkey *signing;             /* with its private key */
+        const uint8_t *signing_key_id;     /* SIGKEY_ID_LEN bytes */
+        const uint8_t *signing_public_key; /* SIGKEY_SPKI_LEN bytes of SPKI DER */
+        const enckey *encryption;          /* suite, pub, id (no private part needed) */
 } auth_identity;
 
 /* The pinned ("known server") identity a client expects. */
@@ -123,8 +123,8 @@ typedef struct auth_pinned_identity {
 /* ---- Server: ServerHello (spec 6.1) ---- */
 
 typedef struct auth_server_config {
-        const char *transport;  /* the server's own transport name */
-        const char *session_id; /* spec 4.11 */
+        const char *transport;                             /* the server's own transport name */
+        const char *session_id;                            /* spec 4.11 */
         const char *workspace_id, *project_id, *server_id; /* NULL/blank: absent */
         bool require_client_proof;                         /* auth_requirement 2, else 1 */
 } auth_server_config;
@@ -149,14 +149,13 @@ void auth_server_hello_free(Webtty__ServerHello *hello);
  *   server_identity present            "WebTTY server hello is missing server identity"
  *   protocol_version = 1               "unsupported WebTTY protocol version <n>"
  *   identity envelope suite 1 or 3     "WebTTY server identity does not use the required key envelope suite"
- *   payload_suites = [paired suite]    "WebTTY server does not advertise the required AES-256-GCM payload suite"
- *   key_envelope_suites = [suite]      "WebTTY server does not advertise the required key envelope suite"
- *   signature_suites = [1]             "WebTTY server does not advertise the required ECDSA P-256 signature suite"
- *   server_proof with suite 1          "WebTTY server proof does not use ECDSA P-256"
- *   the four identity byte strings     "WebTTY server identity does not match the expected identity"
- *     equal the pinned ones
- *   identity suite = pinned suite      "WebTTY server key envelope suite does not match the expected identity"
- *   transcript hash recomputed         "WebTTY server proof transcript hash does not match"
+ *   payload_suites = [paired suite]    "WebTTY server does not advertise the required AES-256-GCM payload
+ * suite" key_envelope_suites = [suite]      "WebTTY server does not advertise the required key envelope
+ * suite" signature_suites = [1]             "WebTTY server does not advertise the required ECDSA P-256
+ * signature suite" server_proof with suite 1          "WebTTY server proof does not use ECDSA P-256" the
+ * four identity byte strings     "WebTTY server identity does not match the expected identity" equal the
+ * pinned ones identity suite = pinned suite      "WebTTY server key envelope suite does not match the
+ * expected identity" transcript hash recomputed         "WebTTY server proof transcript hash does not match"
  *   signature verifies                 "WebTTY server proof signature is invalid: <detail>"
  * Returns 0 when the hello is authentic, else -EPERM (or -ENOMEM). */
 int auth_server_hello_verify(const Webtty__ServerHello *hello, const auth_pinned_identity *pinned,
@@ -165,7 +164,7 @@ int auth_server_hello_verify(const Webtty__ServerHello *hello, const auth_pinned
 /* ---- Client: ClientProof (spec 6.4) ---- */
 
 typedef struct auth_client_config {
-        const char *transport; /* the client's own transport name */
+        const char *transport;                             /* the client's own transport name */
         const char *principal_id, *device_id, *browser_id; /* NULL/blank: absent */
         const uint8_t *credential;                         /* optional workspace credential */
         size_t credential_len;
@@ -177,12 +176,11 @@ typedef struct auth_client_config {
  * hello passed auth_server_hello_verify(). If hello does not require a
  * proof (auth_requirement != 2), returns 0 with *ret = NULL. Errors:
  *   client == NULL  "WebTTY server requires a client proof, but no client endpoint identity is configured"
- *   pinned == NULL  "WebTTY server requires a client proof, but no expected server endpoint identity is configured"
- *   no identity     "WebTTY server requires a client proof, but the server hello is missing server identity"
- *   bad suites      the e2e suite texts ("unsupported E2E key envelope suite <k>", ...)
- * issued_at = now truncated to seconds as YYYY-MM-DDTHH:MM:SSZ, expires_at =
- * issued_at + 30 s. Free *ret with auth_client_proof_free() or as part of
- * the Open/Message. */
+ *   pinned == NULL  "WebTTY server requires a client proof, but no expected server endpoint identity is
+ * configured" no identity     "WebTTY server requires a client proof, but the server hello is missing server
+ * identity" bad suites      the e2e suite texts ("unsupported E2E key envelope suite <k>", ...) issued_at =
+ * now truncated to seconds as YYYY-MM-DDTHH:MM:SSZ, expires_at = issued_at + 30 s. Free *ret with
+ * auth_client_proof_free() or as part of the Open/Message. */
 int auth_client_proof_build(const auth_identity *client, const auth_pinned_identity *pinned,
                             const Webtty__ServerHello *hello, const Webtty__Open *open,
                             const auth_client_config *cfg, Webtty__ClientProof **ret, char **ret_error);
@@ -229,21 +227,21 @@ size_t auth_replay_cache_count(const auth_replay_cache *c);
 /* The authorization store: looks key_id up; on a hit copies the authorized
  * SPKI into spki_out and sets *found. Returns 0, or a negative errno when
  * the store could not be consulted (e.g. the file failed to load). */
-typedef int (*auth_lookup_fn)(const uint8_t key_id[SIGKEY_ID_LEN], uint8_t spki_out[SIGKEY_SPKI_LEN], bool *found,
-                              void *userdata);
+typedef int (*auth_lookup_fn)(const uint8_t key_id[SIGKEY_ID_LEN], uint8_t spki_out[SIGKEY_SPKI_LEN],
+                              bool *found, void *userdata);
 
 /* What the server sent in its ServerHello, and how to authorize. */
 typedef struct auth_verifier {
-        const char *transport;                       /* the server's own transport name */
+        const char *transport; /* the server's own transport name */
         const char *session_id;
         const char *workspace_id, *project_id, *server_id; /* configured values (NULL = "") */
-        const uint8_t *server_signing_key_id;    /* SIGKEY_ID_LEN bytes */
-        const uint8_t *server_encryption_key_id; /* ENCKEY_ID_LEN bytes */
-        uint32_t key_envelope_suite;             /* the server identity's: 1 or 3 */
-        const uint8_t *nonce;                    /* the AUTH_NONCE_LEN bytes sent in ServerHello */
-        auth_lookup_fn lookup;                   /* required */
+        const uint8_t *server_signing_key_id;              /* SIGKEY_ID_LEN bytes */
+        const uint8_t *server_encryption_key_id;           /* ENCKEY_ID_LEN bytes */
+        uint32_t key_envelope_suite;                       /* the server identity's: 1 or 3 */
+        const uint8_t *nonce;                              /* the AUTH_NONCE_LEN bytes sent in ServerHello */
+        auth_lookup_fn lookup;                             /* required */
         void *userdata;
-        auth_replay_cache *replay; /* NULL: no replay cache */
+        auth_replay_cache *replay;  /* NULL: no replay cache */
         const struct timespec *now; /* NULL: CLOCK_REALTIME */
 } auth_verifier;
 
@@ -280,5 +278,5 @@ void auth_verified_client_done(auth_verified_client *c);
  *   replay cache not full               5 "...: replay cache is full"
  * ("..." is "WebTTY client proof is invalid"). On -ENOMEM *ret_code is 0 and
  * *ret_error may be NULL. */
-int auth_client_proof_verify(const auth_verifier *v, const Webtty__Open *open, int *ret_code, char **ret_error,
-                             auth_verified_client *ret_client);
+int auth_client_proof_verify(const auth_verifier *v, const Webtty__Open *open, int *ret_code,
+                             char **ret_error, auth_verified_client *ret_client);

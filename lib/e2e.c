@@ -127,8 +127,9 @@ int e2e_validate_suites(uint32_t payload_suite, uint32_t envelope_suite, char **
 
 /* ---- Context strings ---- */
 
-int e2e_wrap_info(uint32_t payload_suite, uint32_t envelope_suite, const uint8_t *payload_key_id, size_t kid_len,
-                  const uint8_t *key_context, size_t kc_len, uint8_t **ret, size_t *ret_len) {
+int e2e_wrap_info(uint32_t payload_suite, uint32_t envelope_suite, const uint8_t *payload_key_id,
+                  size_t kid_len, const uint8_t *key_context, size_t kc_len, uint8_t **ret,
+                  size_t *ret_len) {
         wbuf b = WBUF_INIT;
 
         wbuf_put_lp_str(&b, E2E_WRAP_INFO_DOMAIN);
@@ -139,9 +140,9 @@ int e2e_wrap_info(uint32_t payload_suite, uint32_t envelope_suite, const uint8_t
         return wbuf_finish(&b, ret, ret_len);
 }
 
-int e2e_wrap_aad(uint32_t payload_suite, uint32_t envelope_suite, const uint8_t *recipient_key_id, size_t rid_len,
-                 const uint8_t *payload_key_id, size_t kid_len, const uint8_t *key_context, size_t kc_len,
-                 uint8_t **ret, size_t *ret_len) {
+int e2e_wrap_aad(uint32_t payload_suite, uint32_t envelope_suite, const uint8_t *recipient_key_id,
+                 size_t rid_len, const uint8_t *payload_key_id, size_t kid_len, const uint8_t *key_context,
+                 size_t kc_len, uint8_t **ret, size_t *ret_len) {
         wbuf b = WBUF_INIT;
 
         wbuf_put_lp_str(&b, E2E_WRAP_AAD_DOMAIN);
@@ -269,14 +270,15 @@ int e2e_envelope_wrap(const enckey *recipient, const uint8_t *info, size_t info_
 
 int e2e_envelope_unwrap(const enckey *own, const uint8_t *info, size_t info_len, const uint8_t *aad,
                         size_t aad_len, const uint8_t *encapsulated, size_t encapsulated_len,
-                        const uint8_t *wrapped, size_t wrapped_len, uint8_t payload_key_out[E2E_PAYLOAD_KEY_LEN],
-                        char **ret_error) {
+                        const uint8_t *wrapped, size_t wrapped_len,
+                        uint8_t payload_key_out[E2E_PAYLOAD_KEY_LEN], char **ret_error) {
         _cleanup_(sodium_freep) uint8_t *secret = NULL, *pt = NULL;
         size_t pt_len;
         int r;
 
         if (!own || !own->priv)
-                return fail(ret_error, -ENOKEY, "E2E identity private key must be %d bytes", ENCKEY_PRIV_LEN);
+                return fail(ret_error, -ENOKEY, "E2E identity private key must be %d bytes",
+                            ENCKEY_PRIV_LEN);
         if (sodium_init() < 0)
                 return -EIO;
         secret = sodium_malloc(2 * 32);
@@ -290,8 +292,8 @@ int e2e_envelope_unwrap(const enckey *own, const uint8_t *info, size_t info_len,
                 if (wrapped_len < E2E_TAG_LEN)
                         return fail(ret_error, -EBADMSG, AUTH_FAILED);
                 pt_len = wrapped_len - E2E_TAG_LEN;
-                r = hpke_open_base(HPKE_AEAD_AES_256_GCM, encapsulated, encapsulated_len, own, info, info_len,
-                                   aad, aad_len, wrapped, wrapped_len, pt);
+                r = hpke_open_base(HPKE_AEAD_AES_256_GCM, encapsulated, encapsulated_len, own, info,
+                                   info_len, aad, aad_len, wrapped, wrapped_len, pt);
                 if (r == -EINVAL)
                         return fail(ret_error, -EBADMSG,
                                     "create E2E HPKE recipient: invalid encapsulated X25519 key");
@@ -321,10 +323,12 @@ int e2e_envelope_unwrap(const enckey *own, const uint8_t *info, size_t info_len,
                         return fail(ret_error, r, "open E2E key envelope: internal error");
                 break;
         default:
-                return fail(ret_error, -EPROTONOSUPPORT, "unsupported E2E key envelope suite %d", own->suite);
+                return fail(ret_error, -EPROTONOSUPPORT, "unsupported E2E key envelope suite %d",
+                            own->suite);
         }
         if (pt_len != E2E_PAYLOAD_KEY_LEN)
-                return fail(ret_error, -EBADMSG, "E2E unwrapped payload key must be %d bytes", E2E_PAYLOAD_KEY_LEN);
+                return fail(ret_error, -EBADMSG, "E2E unwrapped payload key must be %d bytes",
+                            E2E_PAYLOAD_KEY_LEN);
         memcpy(payload_key_out, pt, E2E_PAYLOAD_KEY_LEN);
         return 0;
 }
@@ -663,7 +667,8 @@ int e2e_grant_build(const enckey *const *recipients, size_t n, const uint8_t *ke
                 kc_len = json_len;
         }
 
-        r = e2e_wrap_info(payload_suite, envelope_suite, kid, sizeof(kid), key_context, kc_len, &info, &info_len);
+        r = e2e_wrap_info(payload_suite, envelope_suite, kid, sizeof(kid), key_context, kc_len, &info,
+                          &info_len);
         if (r < 0)
                 return r;
 
@@ -700,13 +705,13 @@ int e2e_grant_build(const enckey *const *recipients, size_t n, const uint8_t *ke
                 if (r < 0)
                         return r;
                 e->recipient_key_id.len = ENCKEY_ID_LEN;
-                r = e2e_wrap_aad(payload_suite, envelope_suite, recipients[i]->id, ENCKEY_ID_LEN, kid, sizeof(kid),
-                                 key_context, kc_len, &aad, &aad_len);
+                r = e2e_wrap_aad(payload_suite, envelope_suite, recipients[i]->id, ENCKEY_ID_LEN, kid,
+                                 sizeof(kid), key_context, kc_len, &aad, &aad_len);
                 if (r < 0)
                         return r;
                 r = e2e_envelope_wrap(recipients[i], info, info_len, aad, aad_len, key, rng,
-                                      &e->encapsulated_key.data, &e->encapsulated_key.len, &e->wrapped_key.data,
-                                      &e->wrapped_key.len);
+                                      &e->encapsulated_key.data, &e->encapsulated_key.len,
+                                      &e->wrapped_key.data, &e->wrapped_key.len);
                 if (r < 0)
                         return fail(ret_error, r, "wrap E2E payload key: %s",
                                     r == -EINVAL ? "invalid recipient public key" : "internal error");
@@ -741,13 +746,15 @@ int e2e_grant_open(const Webtty__SessionKeyGrant *grant, const enckey *own, e2e_
         if (r < 0)
                 return r;
         if (grant->payload_key_id.len != E2E_PAYLOAD_KEY_ID_LEN)
-                return fail(ret_error, -EINVAL, "E2E payload key id must be %d bytes", E2E_PAYLOAD_KEY_ID_LEN);
+                return fail(ret_error, -EINVAL, "E2E payload key id must be %d bytes",
+                            E2E_PAYLOAD_KEY_ID_LEN);
         if ((uint32_t) own->suite != envelope_suite)
                 return fail(ret_error, -EINVAL,
-                            "E2E identity suite %d does not match key envelope suite %" PRIu32, (int) own->suite,
-                            envelope_suite);
+                            "E2E identity suite %d does not match key envelope suite %" PRIu32,
+                            (int) own->suite, envelope_suite);
         if (!own->priv)
-                return fail(ret_error, -ENOKEY, "E2E identity private key must be %d bytes", ENCKEY_PRIV_LEN);
+                return fail(ret_error, -ENOKEY, "E2E identity private key must be %d bytes",
+                            ENCKEY_PRIV_LEN);
         for (size_t i = 0; i < grant->n_key_envelopes; i++) {
                 const Webtty__KeyEnvelope *e = grant->key_envelopes[i];
 
@@ -761,12 +768,14 @@ int e2e_grant_open(const Webtty__SessionKeyGrant *grant, const enckey *own, e2e_
                 return fail(ret_error, -ENOENT,
                             "E2E session key grant does not contain a key envelope for this identity");
 
-        r = e2e_wrap_info(payload_suite, envelope_suite, grant->payload_key_id.data, grant->payload_key_id.len,
-                          grant->key_context.data, grant->key_context.len, &info, &info_len);
+        r = e2e_wrap_info(payload_suite, envelope_suite, grant->payload_key_id.data,
+                          grant->payload_key_id.len, grant->key_context.data, grant->key_context.len, &info,
+                          &info_len);
         if (r >= 0)
                 r = e2e_wrap_aad(payload_suite, envelope_suite, match->recipient_key_id.data,
-                                 match->recipient_key_id.len, grant->payload_key_id.data, grant->payload_key_id.len,
-                                 grant->key_context.data, grant->key_context.len, &aad, &aad_len);
+                                 match->recipient_key_id.len, grant->payload_key_id.data,
+                                 grant->payload_key_id.len, grant->key_context.data, grant->key_context.len,
+                                 &aad, &aad_len);
         if (r < 0)
                 return r;
         if (sodium_init() < 0)
@@ -775,8 +784,8 @@ int e2e_grant_open(const Webtty__SessionKeyGrant *grant, const enckey *own, e2e_
         if (!key)
                 return -ENOMEM;
         r = e2e_envelope_unwrap(own, info, info_len, aad, aad_len, match->encapsulated_key.data,
-                                match->encapsulated_key.len, match->wrapped_key.data, match->wrapped_key.len, key,
-                                ret_error);
+                                match->encapsulated_key.len, match->wrapped_key.data, match->wrapped_key.len,
+                                key, ret_error);
         if (r < 0)
                 return fail_prefix(ret_error, r, "unwrap E2E payload key: ");
         return e2e_session_new(payload_suite, envelope_suite, key, grant->payload_key_id.data,
@@ -849,8 +858,8 @@ static bool gcm_aad(EVP_CIPHER_CTX *ctx, const uint8_t *p, size_t n) {
 
 /* Feeds the payload AAD to ctx in pieces (no allocation): LP(domain) ||
  * LP(stream) || aad_mid || LP(nonce) || U32(plaintext_length). */
-static bool feed_payload_aad(const e2e_session *s, EVP_CIPHER_CTX *ctx, e2e_stream stream, const uint8_t *nonce,
-                             size_t nonce_len, uint32_t plaintext_length) {
+static bool feed_payload_aad(const e2e_session *s, EVP_CIPHER_CTX *ctx, e2e_stream stream,
+                             const uint8_t *nonce, size_t nonce_len, uint32_t plaintext_length) {
         const char *name = e2e_stream_name(stream);
         uint8_t head[4 + sizeof(E2E_PAYLOAD_AAD_DOMAIN) - 1 + 4 + 6];
         uint8_t tail[4 + E2E_NONCE_LEN + 4];
@@ -869,8 +878,8 @@ static bool feed_payload_aad(const e2e_session *s, EVP_CIPHER_CTX *ctx, e2e_stre
         return gcm_aad(ctx, head, h) && gcm_aad(ctx, s->aad_mid, s->aad_mid_len) && gcm_aad(ctx, tail, t);
 }
 
-int e2e_seal_data(e2e_session *s, e2e_stream stream, const uint8_t *pt, size_t len, uint8_t *out, size_t out_size,
-                  size_t *ret_len) {
+int e2e_seal_data(e2e_session *s, e2e_stream stream, const uint8_t *pt, size_t len, uint8_t *out,
+                  size_t out_size, size_t *ret_len) {
         bool suite1;
         uint8_t nonce[E2E_NONCE_LEN], *p, *ct;
         seal_layout l;
@@ -1039,7 +1048,8 @@ int e2e_open_data(e2e_session *s, e2e_stream stream, const Webtty__Data *d, uint
                 goto out;
         if (!feed_payload_aad(s, s->dec, stream, suite1 ? nonce : NULL, want_nonce, ep->plaintext_length))
                 goto out;
-        if (pt_len && (EVP_CipherUpdate(s->dec, out, &outl, ct, (int) pt_len) != 1 || (size_t) outl != pt_len))
+        if (pt_len &&
+            (EVP_CipherUpdate(s->dec, out, &outl, ct, (int) pt_len) != 1 || (size_t) outl != pt_len))
                 goto out;
         if (EVP_CIPHER_CTX_ctrl(s->dec, EVP_CTRL_AEAD_SET_TAG, E2E_TAG_LEN, tag) != 1)
                 goto out;
@@ -1061,8 +1071,8 @@ out:
         return r;
 }
 
-int e2e_open_data_alloc(e2e_session *s, e2e_stream stream, const Webtty__Data *d, uint8_t **ret, size_t *ret_len,
-                        char **ret_error) {
+int e2e_open_data_alloc(e2e_session *s, e2e_stream stream, const Webtty__Data *d, uint8_t **ret,
+                        size_t *ret_len, char **ret_error) {
         size_t n = e2e_open_data_max(s, d);
         uint8_t *buf;
         int r;

@@ -84,13 +84,13 @@ int e2e_validate_suites(uint32_t payload_suite, uint32_t envelope_suite, char **
 
 /* info = LP("rstream-webtty-e2e-key/v1") || U32(payload_suite) ||
  *        U32(envelope_suite) || LP(payload_key_id) || LP(key_context) */
-int e2e_wrap_info(uint32_t payload_suite, uint32_t envelope_suite, const uint8_t *payload_key_id, size_t kid_len,
-                  const uint8_t *key_context, size_t kc_len, uint8_t **ret, size_t *ret_len);
+int e2e_wrap_info(uint32_t payload_suite, uint32_t envelope_suite, const uint8_t *payload_key_id,
+                  size_t kid_len, const uint8_t *key_context, size_t kc_len, uint8_t **ret, size_t *ret_len);
 /* wrap_aad = LP("key-wrap") || U32(payload_suite) || U32(envelope_suite) ||
  *            LP(recipient_key_id) || LP(payload_key_id) || LP(key_context) */
-int e2e_wrap_aad(uint32_t payload_suite, uint32_t envelope_suite, const uint8_t *recipient_key_id, size_t rid_len,
-                 const uint8_t *payload_key_id, size_t kid_len, const uint8_t *key_context, size_t kc_len,
-                 uint8_t **ret, size_t *ret_len);
+int e2e_wrap_aad(uint32_t payload_suite, uint32_t envelope_suite, const uint8_t *recipient_key_id,
+                 size_t rid_len, const uint8_t *payload_key_id, size_t kid_len, const uint8_t *key_context,
+                 size_t kc_len, uint8_t **ret, size_t *ret_len);
 /* payload_aad = LP("rstream-webtty-e2e-payload/v1") || LP(stream) ||
  *   U32(payload_suite) || LP(payload_key_id) || LP(aad_context) || LP(nonce)
  *   || U32(plaintext_length); nonce is empty for suite 3. */
@@ -116,8 +116,8 @@ int e2e_envelope_wrap(const enckey *recipient, const uint8_t *info, size_t info_
  * "E2E unwrapped payload key must be 32 bytes". */
 int e2e_envelope_unwrap(const enckey *own, const uint8_t *info, size_t info_len, const uint8_t *aad,
                         size_t aad_len, const uint8_t *encapsulated, size_t encapsulated_len,
-                        const uint8_t *wrapped, size_t wrapped_len, uint8_t payload_key_out[E2E_PAYLOAD_KEY_LEN],
-                        char **ret_error);
+                        const uint8_t *wrapped, size_t wrapped_len,
+                        uint8_t payload_key_out[E2E_PAYLOAD_KEY_LEN], char **ret_error);
 
 /* ---- The session ---- */
 
@@ -194,9 +194,9 @@ void e2e_grant_free(Webtty__SessionKeyGrant *grant);
  *   payload_key_id is 16 bytes         "E2E payload key id must be 16 bytes"
  *   own suite = grant's envelope suite "E2E identity suite <a> does not match key envelope suite <b>"
  *   own has a private key              "E2E identity private key must be 32 bytes"
- *   an envelope for own->id (first)    "E2E session key grant does not contain a key envelope for this identity"
- *   it unwraps                         "unwrap E2E payload key: <detail>"
- * then returns a session with the grant's suites, key id and key context. */
+ *   an envelope for own->id (first)    "E2E session key grant does not contain a key envelope for this
+ * identity" it unwraps                         "unwrap E2E payload key: <detail>" then returns a session
+ * with the grant's suites, key id and key context. */
 int e2e_grant_open(const Webtty__SessionKeyGrant *grant, const enckey *own, e2e_session **ret_session,
                    char **ret_error);
 
@@ -213,8 +213,8 @@ size_t e2e_seal_data_size(const e2e_session *s, e2e_stream stream, size_t len);
  * into out (out_size >= e2e_seal_data_size(), else -ENOBUFS), byte-identical
  * to protobuf-c/protobuf-go packing of the same fields. One AES-GCM pass
  * straight into out, no allocation. out must not overlap pt. */
-int e2e_seal_data(e2e_session *s, e2e_stream stream, const uint8_t *pt, size_t len, uint8_t *out, size_t out_size,
-                  size_t *ret_len);
+int e2e_seal_data(e2e_session *s, e2e_stream stream, const uint8_t *pt, size_t len, uint8_t *out,
+                  size_t out_size, size_t *ret_len);
 /* The same into a malloc'd buffer. */
 int e2e_seal_data_alloc(e2e_session *s, e2e_stream stream, const uint8_t *pt, size_t len, uint8_t **ret,
                         size_t *ret_len);
@@ -240,5 +240,5 @@ size_t e2e_open_data_max(const e2e_session *s, const Webtty__Data *d);
 int e2e_open_data(e2e_session *s, e2e_stream stream, const Webtty__Data *d, uint8_t *out, size_t out_size,
                   size_t *ret_len, char **ret_error);
 /* The same into a malloc'd buffer (at least 1 byte allocated). */
-int e2e_open_data_alloc(e2e_session *s, e2e_stream stream, const Webtty__Data *d, uint8_t **ret, size_t *ret_len,
-                        char **ret_error);
+int e2e_open_data_alloc(e2e_session *s, e2e_stream stream, const Webtty__Data *d, uint8_t **ret,
+                        size_t *ret_len, char **ret_error);

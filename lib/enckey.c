@@ -91,7 +91,8 @@ static int p256_public_pkey(const uint8_t *point, size_t len, EVP_PKEY **ret) {
         }
         /* The import decodes the point and refuses it if it is not on the
          * curve; the public check confirms that and excludes infinity. */
-        if (EVP_PKEY_fromdata_init(ctx) != 1 || EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
+        if (EVP_PKEY_fromdata_init(ctx) != 1 ||
+            EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
                 goto out;
         EVP_PKEY_CTX_free(ctx);
         ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);

@@ -83,8 +83,8 @@ int hkdf_sha256_extract(const uint8_t *salt, size_t salt_len, const uint8_t *ikm
         return hmac_sha256(salt, salt_len, ikm, ikm_len, NULL, 0, NULL, 0, prk);
 }
 
-int hkdf_sha256_expand(const uint8_t *prk, size_t prk_len, const uint8_t *info, size_t info_len, uint8_t *out,
-                       size_t out_len) {
+int hkdf_sha256_expand(const uint8_t *prk, size_t prk_len, const uint8_t *info, size_t info_len,
+                       uint8_t *out, size_t out_len) {
         uint8_t t[HKDF_SHA256_LEN];
         size_t t_len = 0, done = 0;
         int r = 0;
@@ -109,8 +109,8 @@ int hkdf_sha256_expand(const uint8_t *prk, size_t prk_len, const uint8_t *info, 
         return r;
 }
 
-int hkdf_sha256(const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len, const uint8_t *info,
-                size_t info_len, uint8_t *out, size_t out_len) {
+int hkdf_sha256(const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len,
+                const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len) {
         uint8_t prk[HKDF_SHA256_LEN];
         int r;
 
@@ -177,8 +177,8 @@ static bool aad_update(EVP_CIPHER_CTX *ctx, const uint8_t *aad, size_t len) {
         return true;
 }
 
-int hpke_aead_seal(hpke_aead aead, const uint8_t *key, const uint8_t nonce[HPKE_NONCE_LEN], const uint8_t *aad,
-                   size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *ct) {
+int hpke_aead_seal(hpke_aead aead, const uint8_t *key, const uint8_t nonce[HPKE_NONCE_LEN],
+                   const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *ct) {
         _cleanup_(EVP_CIPHER_CTX_freep) EVP_CIPHER_CTX *ctx = NULL;
         const EVP_CIPHER *cipher = aead_cipher(aead);
         int outl = 0, r = -EIO;
@@ -206,8 +206,8 @@ out:
         return r;
 }
 
-int hpke_aead_open(hpke_aead aead, const uint8_t *key, const uint8_t nonce[HPKE_NONCE_LEN], const uint8_t *aad,
-                   size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *pt) {
+int hpke_aead_open(hpke_aead aead, const uint8_t *key, const uint8_t nonce[HPKE_NONCE_LEN],
+                   const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *pt) {
         _cleanup_(EVP_CIPHER_CTX_freep) EVP_CIPHER_CTX *ctx = NULL;
         const EVP_CIPHER *cipher = aead_cipher(aead);
         uint8_t tag[HPKE_TAG_LEN];
@@ -264,7 +264,8 @@ size_t hpke_suite_id(hpke_aead aead, uint8_t out[HPKE_SUITE_ID_MAX]) {
 }
 
 int hpke_labeled_extract(const uint8_t *suite_id, size_t suite_id_len, const uint8_t *salt, size_t salt_len,
-                         const char *label, const uint8_t *ikm, size_t ikm_len, uint8_t out[HKDF_SHA256_LEN]) {
+                         const char *label, const uint8_t *ikm, size_t ikm_len,
+                         uint8_t out[HKDF_SHA256_LEN]) {
         wbuf b = WBUF_INIT;
         uint8_t *labeled = NULL;
         size_t len = 0;
@@ -286,7 +287,8 @@ int hpke_labeled_extract(const uint8_t *suite_id, size_t suite_id_len, const uin
 }
 
 int hpke_labeled_expand(const uint8_t *suite_id, size_t suite_id_len, const uint8_t prk[HKDF_SHA256_LEN],
-                        const char *label, const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len) {
+                        const char *label, const uint8_t *info, size_t info_len, uint8_t *out,
+                        size_t out_len) {
         wbuf b = WBUF_INIT;
         uint8_t *labeled = NULL, l2[2];
         size_t len = 0;
@@ -371,7 +373,8 @@ int hpke_encap(const uint8_t pkR[32], const uint8_t *ske, uint8_t shared_secret[
         return r;
 }
 
-int hpke_decap(const uint8_t *enc, size_t enc_len, const enckey *skR, uint8_t shared_secret[HPKE_SECRET_LEN]) {
+int hpke_decap(const uint8_t *enc, size_t enc_len, const enckey *skR,
+               uint8_t shared_secret[HPKE_SECRET_LEN]) {
         uint8_t dh[32];
         int r;
 
@@ -420,7 +423,8 @@ int hpke_key_schedule(hpke_aead aead, const uint8_t shared_secret[HPKE_SECRET_LE
                                          ksc + 1 + HKDF_SHA256_LEN);
         /* secret = LabeledExtract(shared_secret, "secret", psk = "") */
         if (r >= 0)
-                r = hpke_labeled_extract(sid, sid_len, shared_secret, HPKE_SECRET_LEN, "secret", NULL, 0, secret);
+                r = hpke_labeled_extract(sid, sid_len, shared_secret, HPKE_SECRET_LEN, "secret", NULL, 0,
+                                         secret);
         if (r >= 0)
                 r = hpke_labeled_expand(sid, sid_len, secret, "key", ksc, sizeof(ksc), c->key, nk);
         if (r >= 0)
@@ -450,8 +454,8 @@ int hpke_setup_base_s(hpke_aead aead, const uint8_t pkR[32], const uint8_t *info
         return r;
 }
 
-int hpke_setup_base_r(hpke_aead aead, const uint8_t *enc, size_t enc_len, const enckey *skR, const uint8_t *info,
-                      size_t info_len, hpke_ctx **ret) {
+int hpke_setup_base_r(hpke_aead aead, const uint8_t *enc, size_t enc_len, const enckey *skR,
+                      const uint8_t *info, size_t info_len, hpke_ctx **ret) {
         uint8_t ss[HPKE_SECRET_LEN];
         int r;
 
@@ -479,7 +483,8 @@ static int advance(hpke_ctx *c) {
         return 0;
 }
 
-int hpke_seal(hpke_ctx *c, const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *ct) {
+int hpke_seal(hpke_ctx *c, const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len,
+              uint8_t *ct) {
         uint8_t nonce[HPKE_NONCE_LEN];
         int r;
 
@@ -494,7 +499,8 @@ int hpke_seal(hpke_ctx *c, const uint8_t *aad, size_t aad_len, const uint8_t *pt
         return advance(c);
 }
 
-int hpke_open(hpke_ctx *c, const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *pt) {
+int hpke_open(hpke_ctx *c, const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len,
+              uint8_t *pt) {
         uint8_t nonce[HPKE_NONCE_LEN];
         int r;
 
@@ -522,8 +528,8 @@ int hpke_export(const hpke_ctx *c, const uint8_t *exporter_context, size_t conte
         if (!c || out_len > HKDF_SHA256_MAX_OUT)
                 return -EINVAL;
         sid_len = hpke_suite_id(c->aead, sid);
-        return hpke_labeled_expand(sid, sid_len, c->exporter_secret, "sec", exporter_context, context_len, out,
-                                   out_len);
+        return hpke_labeled_expand(sid, sid_len, c->exporter_secret, "sec", exporter_context, context_len,
+                                   out, out_len);
 }
 
 void hpke_ctx_secrets(const hpke_ctx *c, uint8_t key[HPKE_KEY_MAX], size_t *key_len,
@@ -534,9 +540,9 @@ void hpke_ctx_secrets(const hpke_ctx *c, uint8_t key[HPKE_KEY_MAX], size_t *key_
         memcpy(exporter_secret, c->exporter_secret, HPKE_SECRET_LEN);
 }
 
-int hpke_seal_base(hpke_aead aead, const uint8_t pkR[32], const uint8_t *info, size_t info_len, const uint8_t *aad,
-                   size_t aad_len, const uint8_t *pt, size_t pt_len, const uint8_t *ske, uint8_t enc[HPKE_ENC_LEN],
-                   uint8_t *ct) {
+int hpke_seal_base(hpke_aead aead, const uint8_t pkR[32], const uint8_t *info, size_t info_len,
+                   const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len, const uint8_t *ske,
+                   uint8_t enc[HPKE_ENC_LEN], uint8_t *ct) {
         _cleanup_(hpke_ctx_freep) hpke_ctx *c = NULL;
         int r;
 
@@ -546,9 +552,9 @@ int hpke_seal_base(hpke_aead aead, const uint8_t pkR[32], const uint8_t *info, s
         return hpke_seal(c, aad, aad_len, pt, pt_len, ct);
 }
 
-int hpke_open_base(hpke_aead aead, const uint8_t *enc, size_t enc_len, const enckey *skR, const uint8_t *info,
-                   size_t info_len, const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len,
-                   uint8_t *pt) {
+int hpke_open_base(hpke_aead aead, const uint8_t *enc, size_t enc_len, const enckey *skR,
+                   const uint8_t *info, size_t info_len, const uint8_t *aad, size_t aad_len,
+                   const uint8_t *ct, size_t ct_len, uint8_t *pt) {
         _cleanup_(hpke_ctx_freep) hpke_ctx *c = NULL;
         int r;
 

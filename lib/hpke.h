@@ -29,11 +29,11 @@ int hkdf_sha256_extract(const uint8_t *salt, size_t salt_len, const uint8_t *ikm
                         uint8_t prk[HKDF_SHA256_LEN]);
 /* The first out_len bytes of T(1) || T(2) || ...; out_len at most
  * HKDF_SHA256_MAX_OUT (else -EINVAL); prk_len at least HKDF_SHA256_LEN. */
-int hkdf_sha256_expand(const uint8_t *prk, size_t prk_len, const uint8_t *info, size_t info_len, uint8_t *out,
-                       size_t out_len);
+int hkdf_sha256_expand(const uint8_t *prk, size_t prk_len, const uint8_t *info, size_t info_len,
+                       uint8_t *out, size_t out_len);
 /* Extract then expand. */
-int hkdf_sha256(const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len, const uint8_t *info,
-                size_t info_len, uint8_t *out, size_t out_len);
+int hkdf_sha256(const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len,
+                const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len);
 
 /* ---- AEADs (12-byte nonce, 16-byte tag appended to the ciphertext) ---- */
 
@@ -52,19 +52,19 @@ size_t hpke_aead_key_len(hpke_aead aead);
 
 /* ct = Encrypt(key, nonce, aad, pt) || tag; ct has room for pt_len + 16
  * bytes and may equal pt (in place). */
-int hpke_aead_seal(hpke_aead aead, const uint8_t *key, const uint8_t nonce[HPKE_NONCE_LEN], const uint8_t *aad,
-                   size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *ct);
+int hpke_aead_seal(hpke_aead aead, const uint8_t *key, const uint8_t nonce[HPKE_NONCE_LEN],
+                   const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *ct);
 /* pt (ct_len - 16 bytes, may equal ct) on success; -EBADMSG if ct is shorter
  * than a tag or does not authenticate, and then pt is zeroed. */
-int hpke_aead_open(hpke_aead aead, const uint8_t *key, const uint8_t nonce[HPKE_NONCE_LEN], const uint8_t *aad,
-                   size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *pt);
+int hpke_aead_open(hpke_aead aead, const uint8_t *key, const uint8_t nonce[HPKE_NONCE_LEN],
+                   const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *pt);
 
 /* ---- HPKE ---- */
 
 #define HPKE_KEM_X25519_HKDF_SHA256 0x0020
 #define HPKE_KDF_HKDF_SHA256 0x0001
-#define HPKE_ENC_LEN 32          /* Nenc: the ephemeral X25519 public key */
-#define HPKE_SECRET_LEN 32       /* Nsecret = Nh */
+#define HPKE_ENC_LEN 32    /* Nenc: the ephemeral X25519 public key */
+#define HPKE_SECRET_LEN 32 /* Nsecret = Nh */
 #define HPKE_SUITE_ID_MAX 10
 
 /* suite_id of the KEM ("KEM" || I2OSP(0x0020, 2)) or of the whole suite
@@ -75,9 +75,11 @@ size_t hpke_suite_id(hpke_aead aead, uint8_t out[HPKE_SUITE_ID_MAX]);
 /* LabeledExtract(salt, label, ikm) and LabeledExpand(prk, label, info, L) of
  * RFC 9180 section 4 under the given suite_id. */
 int hpke_labeled_extract(const uint8_t *suite_id, size_t suite_id_len, const uint8_t *salt, size_t salt_len,
-                         const char *label, const uint8_t *ikm, size_t ikm_len, uint8_t out[HKDF_SHA256_LEN]);
+                         const char *label, const uint8_t *ikm, size_t ikm_len,
+                         uint8_t out[HKDF_SHA256_LEN]);
 int hpke_labeled_expand(const uint8_t *suite_id, size_t suite_id_len, const uint8_t prk[HKDF_SHA256_LEN],
-                        const char *label, const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len);
+                        const char *label, const uint8_t *info, size_t info_len, uint8_t *out,
+                        size_t out_len);
 
 /* DeriveKeyPair(ikm) for X25519 (RFC 9180 7.1.3): sk into sk_out (the caller
  * keeps it secret), pk = X25519(sk, 9). Test vectors use it. */
@@ -90,7 +92,8 @@ int hpke_encap(const uint8_t pkR[32], const uint8_t *ske, uint8_t shared_secret[
                uint8_t enc[HPKE_ENC_LEN]);
 /* Decap(enc, skR): skR must be an X25519 enckey with its private part.
  * -EINVAL if enc has the wrong length or is a low-order point. */
-int hpke_decap(const uint8_t *enc, size_t enc_len, const enckey *skR, uint8_t shared_secret[HPKE_SECRET_LEN]);
+int hpke_decap(const uint8_t *enc, size_t enc_len, const enckey *skR,
+               uint8_t shared_secret[HPKE_SECRET_LEN]);
 
 /* An encryption context (key, base_nonce, exporter_secret, next sequence
  * number) in sodium_malloc'd memory. Not thread-safe. */
@@ -105,15 +108,17 @@ int hpke_key_schedule(hpke_aead aead, const uint8_t shared_secret[HPKE_SECRET_LE
 int hpke_setup_base_s(hpke_aead aead, const uint8_t pkR[32], const uint8_t *info, size_t info_len,
                       const uint8_t *ske, uint8_t enc[HPKE_ENC_LEN], hpke_ctx **ret);
 /* SetupBaseR(enc, skR, info). */
-int hpke_setup_base_r(hpke_aead aead, const uint8_t *enc, size_t enc_len, const enckey *skR, const uint8_t *info,
-                      size_t info_len, hpke_ctx **ret);
+int hpke_setup_base_r(hpke_aead aead, const uint8_t *enc, size_t enc_len, const enckey *skR,
+                      const uint8_t *info, size_t info_len, hpke_ctx **ret);
 
 /* Context Seal/Open at the context's sequence number, which then advances
  * (RFC 9180 5.2; nonce = base_nonce XOR I2OSP(seq, 12)). ct has room for
  * pt_len + HPKE_TAG_LEN bytes. A failed Open does not advance the sequence.
  * -EOVERFLOW once the sequence number is exhausted. */
-int hpke_seal(hpke_ctx *c, const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len, uint8_t *ct);
-int hpke_open(hpke_ctx *c, const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len, uint8_t *pt);
+int hpke_seal(hpke_ctx *c, const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len,
+              uint8_t *ct);
+int hpke_open(hpke_ctx *c, const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len,
+              uint8_t *pt);
 /* Sets the next sequence number (test vectors skip numbers). */
 void hpke_ctx_set_seq(hpke_ctx *c, uint64_t seq);
 /* Export(exporter_context, L) of RFC 9180 5.3; L at most 255 * 32. */
@@ -128,9 +133,9 @@ void hpke_ctx_secrets(const hpke_ctx *c, uint8_t key[HPKE_KEY_MAX], size_t *key_
  * envelope suite 1 uses with aead = HPKE_AEAD_AES_256_GCM.
  * Seal writes enc and ct (pt_len + 16 bytes). Open writes pt (ct_len - 16
  * bytes) and returns -EBADMSG if ct does not authenticate. */
-int hpke_seal_base(hpke_aead aead, const uint8_t pkR[32], const uint8_t *info, size_t info_len, const uint8_t *aad,
-                   size_t aad_len, const uint8_t *pt, size_t pt_len, const uint8_t *ske, uint8_t enc[HPKE_ENC_LEN],
-                   uint8_t *ct);
-int hpke_open_base(hpke_aead aead, const uint8_t *enc, size_t enc_len, const enckey *skR, const uint8_t *info,
-                   size_t info_len, const uint8_t *aad, size_t aad_len, const uint8_t *ct, size_t ct_len,
-                   uint8_t *pt);
+int hpke_seal_base(hpke_aead aead, const uint8_t pkR[32], const uint8_t *info, size_t info_len,
+                   const uint8_t *aad, size_t aad_len, const uint8_t *pt, size_t pt_len, const uint8_t *ske,
+                   uint8_t enc[HPKE_ENC_LEN], uint8_t *ct);
+int hpke_open_base(hpke_aead aead, const uint8_t *enc, size_t enc_len, const enckey *skR,
+                   const uint8_t *info, size_t info_len, const uint8_t *aad, size_t aad_len,
+                   const uint8_t *ct, size_t ct_len, uint8_t *pt);

@@ -702,6 +702,7 @@ int endpoint_identity_load_or_create(const char *path, enckey_suite suite, endpo
         _cleanup_(safefile_lock_releasep) safefile_lock *l = NULL;
         _cleanup_(endpoint_identity_freep) endpoint_identity *id = NULL;
         _cleanup_sodium_ char *text = NULL;
+        _cleanup_free_ char *first = NULL;
         uint8_t *data = NULL;
         size_t len = 0;
         int r;
@@ -709,15 +710,30 @@ int endpoint_identity_load_or_create(const char *path, enckey_suite suite, endpo
         if (suite != 0 && !endpoint_identity_crypto_suite(suite))
                 return errmsg_set(ret_error, -EINVAL,
                                   "unsupported WebTTY endpoint identity key envelope suite %d", (int) suite);
-        r = safefile_lock_acquire(path, &l, ret_error);
-        if (r < 0)
+        /* An existing file is only read: no lock, no write access needed
+         * (writers replace the file atomically). */
+        r = endpoint_identity_load(path, &id, &first);
+        if (r < 0 && r != -ENOENT) {
+                if (ret_error) {
+                        free(*ret_error);
+                        *ret_error = TAKE_PTR(first);
+                }
                 return r;
-        r = safefile_lock_read(l, IDENTITY_FILE_LABEL, &data, &len, ret_error);
-        if (r >= 0) {
-                r = endpoint_identity_parse(data, len, &id, ret_error);
-                safefile_buffer_free(data, len);
+        }
+        if (r == -ENOENT) {
+                /* Create under the lock, unless another process just did. */
+                r = safefile_lock_acquire(path, &l, ret_error);
                 if (r < 0)
-                        return errmsg_prefix(ret_error, r, "load WebTTY endpoint identity %s", path);
+                        return r;
+                r = safefile_lock_read(l, IDENTITY_FILE_LABEL, &data, &len, ret_error);
+                if (r >= 0) {
+                        r = endpoint_identity_parse(data, len, &id, ret_error);
+                        safefile_buffer_free(data, len);
+                        if (r < 0)
+                                return errmsg_prefix(ret_error, r, "load WebTTY endpoint identity %s", path);
+                }
+        }
+        if (r >= 0) {
                 if (suite != 0 && id->enc->suite != suite)
                         return errmsg_set(
                                 ret_error, -EINVAL,

@@ -166,10 +166,12 @@ int endpoint_identity_format(const endpoint_identity *id, time_t now, char **ret
  * (the reference prefixes only decode errors, not the permission refusal). */
 int endpoint_identity_load(const char *path, endpoint_identity **ret, char **ret_error);
 
-/* Load-or-create (host spec §1.2) under the file's lock: an existing valid
- * file is returned unchanged; an existing invalid one is an error (never
- * overwritten); a missing one gets a fresh identity for suite written through
- * safefile (0600, temp prefix ".webtty-endpoint-identity-"). suite 0 means
+/* Load-or-create (host spec §1.2): an existing valid file is returned
+ * unchanged (read without the lock, so read access suffices); an existing
+ * invalid one is an error (never overwritten); a missing one is re-checked
+ * under "<path>.lock" and gets a fresh identity for suite written through
+ * safefile (parent created 0700 and checked, file 0600, temp prefix
+ * ".webtty-endpoint-identity-"). suite 0 means
  * "whatever an existing file has, X25519 when creating"; an explicit suite
  * must match an existing file's: "WebTTY endpoint identity <path> uses key
  * envelope suite <n>, requested <m>". *ret_created (may be NULL) tells which

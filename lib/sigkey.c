@@ -56,7 +56,8 @@ static bool is_p256(EVP_PKEY *pkey) {
 
         if (!EVP_PKEY_is_a(pkey, "EC"))
                 return false;
-        if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &len) != 1)
+        if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &len) !=
+            1)
                 return false;
         return strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0;
 }
@@ -119,7 +120,8 @@ static int pkey_from_point(const uint8_t *point, EVP_PKEY **ret) {
                 r = -ENOMEM;
                 goto out;
         }
-        if (EVP_PKEY_fromdata_init(ctx) != 1 || EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
+        if (EVP_PKEY_fromdata_init(ctx) != 1 ||
+            EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
                 goto out;
         EVP_PKEY_CTX_free(ctx);
         ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);

@@ -17,7 +17,8 @@ typedef struct wbuf {
         int error; /* 0 or a negative errno */
 } wbuf;
 
-#define WBUF_INIT {NULL, 0, 0, 0}
+#define WBUF_INIT                                                                                           \
+        { NULL, 0, 0, 0 }
 
 void wbuf_put(wbuf *b, const void *p, size_t n);
 void wbuf_put_u32(wbuf *b, uint32_t v);

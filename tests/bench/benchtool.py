@@ -12,7 +12,10 @@ object on stdout, which run.sh stores and later feeds to `summary`):
   idle  --addr A --pid P -n N      open N idle plain-framed WebTTY sessions
                                    (`sleep 600`) and report the daemon's RSS
                                    growth per session
-  summary FILE                     print the final table from a results file
+  micro --timeout S -- CMD         run a micro-benchmark once, log its output,
+                                   collect the lines that give a rate (MB/s)
+  summary [--cipher-mbps X] [--micro-json J] FILE
+                                   print the final table from a results file
 
 Every child runs with a timeout and is killed (whole process group) when it
 expires, so a hung client never hangs the benchmark.
@@ -26,6 +29,7 @@ import fcntl
 import json
 import os
 import pty
+import re
 import resource
 import select
 import signal
@@ -159,7 +163,12 @@ def cmd_bulk(args):
     meter = CpuMeter(args.server_pid)
     ef = errfile_path()
     for i in range(args.runs):
-        rc, dt = run_to_devnull(args.cmd, args.timeout, ef)
+        try:
+            rc, dt = run_to_devnull(args.cmd, args.timeout, ef)
+        except OSError as e:  # e.g. the binary being relinked right now
+            res["error"] = "cannot run %s (run %d): %s" % (args.cmd[0], i + 1, e)
+            log("    run %d: FAILED: %s" % (i + 1, res["error"]))
+            break
         if rc is None:
             res["error"] = "timeout after %.0fs (run %d)" % (args.timeout, i + 1)
         elif rc != 0:
@@ -292,7 +301,12 @@ def cmd_setup(args):
     ef = errfile_path()
     total = args.warmup + args.runs
     for i in range(total):
-        rc, dt = run_to_devnull(args.cmd, args.timeout, ef)
+        try:
+            rc, dt = run_to_devnull(args.cmd, args.timeout, ef)
+        except OSError as e:
+            res["error"] = "cannot run %s (run %d): %s" % (args.cmd[0], i + 1, e)
+            log("    FAILED: %s" % res["error"])
+            break
         if rc is None:
             res["error"] = "timeout after %.0fs (run %d)" % (args.timeout, i + 1)
         elif rc != 0:
@@ -607,6 +621,57 @@ def cmd_idle(args):
     return 0
 
 
+# ---------------------------------------------------------------- micro
+
+RATE_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(MB|MiB|GB|GiB)/s")
+
+
+def parse_rates(text):
+    """[(line, MB/s)] for each output line that states a rate (MB/s, MiB/s,
+    GB/s or GiB/s; the last rate on a line counts)."""
+    scale = {"MB": 1.0, "MiB": 1.048576, "GB": 1000.0, "GiB": 1073.741824}
+    out = []
+    for line in text.splitlines():
+        m = RATE_RE.findall(line)
+        if m:
+            v, u = m[-1]
+            out.append((line.strip(), float(v) * scale[u]))
+    return out
+
+
+def cmd_micro(args):
+    res = {"kind": "micro", "cmd": " ".join(args.cmd), "error": None, "lines": []}
+    try:
+        p = subprocess.Popen(args.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, start_new_session=True)
+    except OSError as e:
+        res["error"] = "cannot run: %s" % e
+        log("    " + res["error"])
+        emit(res)
+        return 0
+    try:
+        out, _ = p.communicate(timeout=args.timeout)
+    except subprocess.TimeoutExpired:
+        kill_group(p.pid)
+        out, _ = p.communicate()
+        res["error"] = "timeout after %.0fs" % args.timeout
+    text = out.decode("utf-8", "replace")
+    for line in text.splitlines()[-20:]:
+        log("    | " + line)
+    if not res["error"] and p.returncode != 0:
+        res["error"] = "exit status %d" % p.returncode
+    rates = parse_rates(text)
+    res["lines"] = [[line, v] for line, v in rates]
+    if rates:
+        res["value"] = max(v for _, v in rates)
+    elif not res["error"]:
+        res["error"] = "printed no MB/s figure"
+    if res["error"]:
+        log("    " + res["error"])
+    emit(res)
+    return 0
+
+
 # ---------------------------------------------------------------- summary
 
 def cmd_summary(args):
@@ -616,14 +681,21 @@ def cmd_summary(args):
             line = line.rstrip("\n")
             if not line:
                 continue
-            rows.append(line.split("\t"))
-    # columns: metric, unit, webtty-json, ssh-json, ratio-kind, goal-op, goal
-    header = ("metric", "webtty", "ssh", "ratio", "goal", "result")
+            fields = line.split("\t")
+            if len(fields) == 6:
+                fields.append("")
+            rows.append(fields)
+    # columns: metric, unit, webtty-json, ssh-json, goal-op, goal, and
+    # optionally base-json: the goal is then webtty/base (E2E vs plain
+    # webttyd) and webtty/ssh goes to the note column.
+    header = ("metric", "webtty", "ssh", "ratio", "goal", "result", "note")
     table = []
     errors = 0
-    for metric, unit, wj, sj, op, goal in rows:
+    e2e_rows = []
+    for metric, unit, wj, sj, op, goal, bj in rows:
         w = json.loads(wj) if wj else None
         s = json.loads(sj) if sj else None
+        b = json.loads(bj) if bj else None
         goal_v = float(goal)
 
         def fig(r):
@@ -635,9 +707,18 @@ def cmd_summary(args):
 
         wt, wv = fig(w)
         st, sv = fig(s)
+        note = ""
         if (w and w.get("error")) or (s and s.get("error")):
             errors += 1
-        if s is None:  # absolute goal on the webtty figure
+        if b is not None:  # goal relative to the plain webttyd figure
+            _, bv = fig(b)
+            ratio = (wv / bv) if (wv is not None and bv) else None
+            rtxt = "%.3f" % ratio if ratio is not None else "-"
+            gtxt = "e2e/plain %s %g" % (op, goal_v)
+            vs_ssh = "%.3f" % (wv / sv) if (wv is not None and sv) else "-"
+            note = "e2e/ssh %s; plain %s" % (vs_ssh, "%.1f %s" % (bv, unit) if bv is not None else "ERROR")
+            e2e_rows.append((metric, wv))
+        elif s is None:  # absolute goal on the webtty figure
             ratio = wv
             rtxt = "-"
             gtxt = "%s %g %s" % (op, goal_v, unit)
@@ -651,16 +732,43 @@ def cmd_summary(args):
             verdict = "PASS"
         else:
             verdict = "MISS"
-        table.append((metric, wt, st, rtxt, gtxt, verdict))
+        table.append((metric, wt, st, rtxt, gtxt, verdict, note))
+    if not any(r[-1] for r in table):  # no note anywhere: no note column
+        header = header[:-1]
+        table = [r[:-1] for r in table]
     widths = [max(len(str(r[i])) for r in [header] + table) for i in range(len(header))]
     sep = "  "
-    print(sep.join(h.ljust(widths[i]) for i, h in enumerate(header)))
+    print(sep.join(h.ljust(widths[i]) for i, h in enumerate(header)).rstrip())
     print(sep.join("-" * w for w in widths))
     for r in table:
-        print(sep.join(str(c).ljust(widths[i]) for i, c in enumerate(r)))
+        print(sep.join(str(c).ljust(widths[i]) for i, c in enumerate(r)).rstrip())
+    # E2E against the cipher's own speed and the in-process micro-benchmark
+    if args.cipher_mbps is not None or args.micro_json:
+        print()
+        cm = args.cipher_mbps if args.cipher_mbps else None
+        if cm:
+            print("AES-256-GCM limit, `openssl speed -evp aes-256-gcm -bytes 16384 -seconds 3` (one core): %.1f MB/s" % cm)
+        else:
+            print("AES-256-GCM limit: openssl speed not available or not parsed")
+
+        def frac(v):
+            return " = %.3f of openssl" % (v / cm) if (cm and v is not None) else ""
+        for metric, wv in e2e_rows:
+            print("  %-34s %s%s" % (metric + ":", "%.1f MB/s" % wv if wv is not None else "ERROR", frac(wv)))
+        if args.micro_json:
+            m = json.loads(args.micro_json)
+            name = "tests/bench/bench-e2e (in-process, one core)"
+            if m.get("lines"):
+                print("  %s:" % name)
+                for line, v in m["lines"][:8]:
+                    print("    %s%s" % (" ".join(line.split()), frac(v)))
+                if m.get("error"):
+                    print("    error: %s" % m["error"])
+            elif m.get("error"):
+                print("  %s: skipped (%s)" % (name, m["error"]))
     # CPU cost of the throughput rows, when measured
     cpu = []
-    for metric, _, wj, sj, _, _ in rows:
+    for metric, _, wj, sj, _, _, _ in rows:
         w = json.loads(wj) if wj else {}
         sv = json.loads(sj) if sj else {}
         if "client_cpu_s_per_gib" in w or "client_cpu_s_per_gib" in sv:
@@ -676,12 +784,14 @@ def cmd_summary(args):
         print(sep.join(x.ljust(w2[i]) for i, x in enumerate(h2)))
         for r in cpu:
             print(sep.join(x.ljust(w2[i]) for i, x in enumerate(r)))
-    # notes for errored cells
-    for metric, _, wj, sj, _, _ in rows:
+    # notes for errored cells (each distinct error once)
+    seen = set()
+    for metric, _, wj, sj, _, _, _ in rows:
         for who, j in (("webtty", wj), ("ssh", sj)):
             if j:
                 r = json.loads(j)
-                if r.get("error"):
+                if r.get("error") and (who, j) not in seen:
+                    seen.add((who, j))
                     print("  %s (%s): %s" % (metric, who, r["error"]))
     return 1 if errors else 0
 
@@ -715,7 +825,13 @@ def main():
     p.add_argument("--settle", type=float, default=2.0)
     p.add_argument("--reap-timeout", type=float, default=15.0)
     p.add_argument("--command", nargs="+", default=["sleep", "600"])
+    p = sub.add_parser("micro")
+    p.add_argument("--timeout", type=float, default=180)
+    p.add_argument("cmd", nargs="+")
     p = sub.add_parser("summary")
+    p.add_argument("--cipher-mbps", type=float, default=None,
+                   help="openssl speed figure for AES-256-GCM (0: not available)")
+    p.add_argument("--micro-json", default=None, help="JSON from `micro`")
     p.add_argument("file")
     args = ap.parse_args()
     return globals()["cmd_" + args.sub](args)

@@ -4,6 +4,10 @@
 #   fuzz-lpframe.c       lib/lpframe.c walking a plain stream, wmsg_unpack per frame
 #   fuzz-message.c       lib/wmsg.c: unpack, touch what the daemon reads, re-pack
 #   fuzz-websocket.c     lib/transport.c as a WebSocket server over a socketpair
+#   fuzz-e2e-grant.c     lib/e2e.c: grants opened with fixed server keys, payloads
+#                        decrypted with fixed sessions
+#   fuzz-auth-proof.c    lib/auth.c: client proofs checked against a fixed server
+#                        context, server hellos against a fixed pinned identity
 #   fuzz-identity-json.c lib/identity.c: an endpoint identity document, written back
 #   fuzz-truststore-json.c lib/truststore.c: known_servers.json and
 #                        authorized_clients/<store>.json documents, written back
@@ -35,7 +39,9 @@ check_PROGRAMS += \
 	tests/fuzz/fuzz-websocket-replay \
 	tests/fuzz/fuzz-identity-json-replay \
 	tests/fuzz/fuzz-truststore-json-replay \
-	tests/fuzz/fuzz-endpoint-text-replay
+	tests/fuzz/fuzz-endpoint-text-replay \
+	tests/fuzz/fuzz-e2e-grant-replay \
+	tests/fuzz/fuzz-auth-proof-replay
 TESTS += \
 	tests/fuzz/fuzz-http-upgrade-replay \
 	tests/fuzz/fuzz-lpframe-replay \
@@ -43,7 +49,9 @@ TESTS += \
 	tests/fuzz/fuzz-websocket-replay \
 	tests/fuzz/fuzz-identity-json-replay \
 	tests/fuzz/fuzz-truststore-json-replay \
-	tests/fuzz/fuzz-endpoint-text-replay
+	tests/fuzz/fuzz-endpoint-text-replay \
+	tests/fuzz/fuzz-e2e-grant-replay \
+	tests/fuzz/fuzz-auth-proof-replay
 
 tests_fuzz_fuzz_http_upgrade_replay_SOURCES = tests/fuzz/fuzz-http-upgrade.c tests/fuzz/fuzz-main.c
 tests_fuzz_fuzz_http_upgrade_replay_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS_DIR=\"$(FUZZ_CORPUS)/http-upgrade\"
@@ -64,6 +72,16 @@ tests_fuzz_fuzz_websocket_replay_SOURCES = tests/fuzz/fuzz-websocket.c tests/fuz
 tests_fuzz_fuzz_websocket_replay_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS_DIR=\"$(FUZZ_CORPUS)/websocket\"
 tests_fuzz_fuzz_websocket_replay_CFLAGS = $(FUZZ_REPLAY_CFLAGS)
 tests_fuzz_fuzz_websocket_replay_LDADD = $(FUZZ_REPLAY_LIBS)
+
+tests_fuzz_fuzz_e2e_grant_replay_SOURCES = tests/fuzz/fuzz-e2e-grant.c tests/fuzz/fuzz-main.c
+tests_fuzz_fuzz_e2e_grant_replay_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS_DIR=\"$(FUZZ_CORPUS)/e2e-grant\"
+tests_fuzz_fuzz_e2e_grant_replay_CFLAGS = $(FUZZ_REPLAY_CFLAGS)
+tests_fuzz_fuzz_e2e_grant_replay_LDADD = $(FUZZ_REPLAY_LIBS)
+
+tests_fuzz_fuzz_auth_proof_replay_SOURCES = tests/fuzz/fuzz-auth-proof.c tests/fuzz/fuzz-main.c
+tests_fuzz_fuzz_auth_proof_replay_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS_DIR=\"$(FUZZ_CORPUS)/auth-proof\"
+tests_fuzz_fuzz_auth_proof_replay_CFLAGS = $(FUZZ_REPLAY_CFLAGS)
+tests_fuzz_fuzz_auth_proof_replay_LDADD = $(FUZZ_REPLAY_LIBS)
 
 tests_fuzz_fuzz_identity_json_replay_SOURCES = tests/fuzz/fuzz-identity-json.c tests/fuzz/fuzz-main.c
 tests_fuzz_fuzz_identity_json_replay_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS_DIR=\"$(FUZZ_CORPUS)/identity-json\"
@@ -104,7 +122,9 @@ noinst_PROGRAMS += \
 	tests/fuzz/fuzz-websocket \
 	tests/fuzz/fuzz-identity-json \
 	tests/fuzz/fuzz-truststore-json \
-	tests/fuzz/fuzz-endpoint-text
+	tests/fuzz/fuzz-endpoint-text \
+	tests/fuzz/fuzz-e2e-grant \
+	tests/fuzz/fuzz-auth-proof
 
 tests_fuzz_fuzz_http_upgrade_SOURCES = tests/fuzz/fuzz-http-upgrade.c
 tests_fuzz_fuzz_http_upgrade_CFLAGS = $(FUZZ_CFLAGS) $(FUZZ_SANITIZE)
@@ -126,6 +146,16 @@ tests_fuzz_fuzz_websocket_CFLAGS = $(FUZZ_CFLAGS) $(FUZZ_SANITIZE)
 tests_fuzz_fuzz_websocket_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_websocket_LDADD = $(FUZZ_LINK_LIBS)
 
+tests_fuzz_fuzz_e2e_grant_SOURCES = tests/fuzz/fuzz-e2e-grant.c
+tests_fuzz_fuzz_e2e_grant_CFLAGS = $(FUZZ_CFLAGS) $(FUZZ_SANITIZE)
+tests_fuzz_fuzz_e2e_grant_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_e2e_grant_LDADD = $(FUZZ_LINK_LIBS)
+
+tests_fuzz_fuzz_auth_proof_SOURCES = tests/fuzz/fuzz-auth-proof.c
+tests_fuzz_fuzz_auth_proof_CFLAGS = $(FUZZ_CFLAGS) $(FUZZ_SANITIZE)
+tests_fuzz_fuzz_auth_proof_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_auth_proof_LDADD = $(FUZZ_LINK_LIBS)
+
 tests_fuzz_fuzz_identity_json_SOURCES = tests/fuzz/fuzz-identity-json.c
 tests_fuzz_fuzz_identity_json_CFLAGS = $(FUZZ_CFLAGS) $(FUZZ_SANITIZE)
 tests_fuzz_fuzz_identity_json_LDFLAGS = $(FUZZ_LINK)
@@ -144,6 +174,7 @@ tests_fuzz_fuzz_endpoint_text_LDADD = $(FUZZ_LINK_LIBS)
 FUZZ_SECONDS = 30
 .PHONY: fuzz
 fuzz: tests/fuzz/fuzz-http-upgrade tests/fuzz/fuzz-lpframe tests/fuzz/fuzz-message tests/fuzz/fuzz-websocket \
-	tests/fuzz/fuzz-identity-json tests/fuzz/fuzz-truststore-json tests/fuzz/fuzz-endpoint-text
+	tests/fuzz/fuzz-identity-json tests/fuzz/fuzz-truststore-json tests/fuzz/fuzz-endpoint-text \
+	tests/fuzz/fuzz-e2e-grant tests/fuzz/fuzz-auth-proof
 	BUILDDIR='$(abs_top_builddir)' $(SHELL) '$(abs_top_srcdir)/tests/fuzz/run-fuzzers.sh' $(FUZZ_SECONDS)
 endif

@@ -29,7 +29,7 @@ if [ -z "${BUILDDIR:-}" ]; then
                 BUILDDIR=$srcdir
         fi
 fi
-targets=${FUZZ_TARGETS:-"http-upgrade lpframe message websocket identity-json truststore-json endpoint-text"}
+targets=${FUZZ_TARGETS:-"http-upgrade lpframe message websocket identity-json truststore-json endpoint-text e2e-grant auth-proof"}
 artifacts=${ARTIFACTS:-$BUILDDIR/tests/fuzz/artifacts}
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/webtty-fuzz.XXXXXX") || exit 1
 [ "${FUZZ_KEEP:-0}" = 1 ] || trap 'rm -rf "$scratch"' EXIT

@@ -12,6 +12,7 @@ tests/integration/integration.test: Makefile
 	  echo "BUILDDIR='$(abs_top_builddir)'; export BUILDDIR"; \
 	  echo "WEBTTYD='$(abs_top_builddir)/webttyd/webttyd'; export WEBTTYD"; \
 	  echo "WEBTTY='$(abs_top_builddir)/helper/webtty'; export WEBTTY"; \
+	  echo "WT_FORGE='$(abs_top_builddir)/tests/tools/wt-forge'; export WT_FORGE"; \
 	  echo "exec '$(abs_top_srcdir)/tests/integration/run-integration.sh' \"\$$@\""; \
 	} >$@.tmp && chmod +x $@.tmp && mv -f $@.tmp $@
 
@@ -30,4 +31,5 @@ EXTRA_DIST += \
 	tests/integration/test_login.py \
 	tests/integration/test_systemd.py \
 	tests/integration/test_regressions.py \
-	tests/integration/test_files_cli.py
+	tests/integration/test_files_cli.py \
+	tests/integration/test_e2e.py

@@ -33,37 +33,46 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Webtty__Message, wmsg_free);
 
 #define A4_1_ID "6f040bfbbaf259b3bf84372ae0419e0a"
 #define A4_1_INFO                                                                                           \
-        "000000197273747265616d2d7765627474792d6532652d6b65792f7631000000010000000100000010a0a1a2a3a4a5a6a7a8" \
+        "000000197273747265616d2d7765627474792d6532652d6b65792f7631000000010000000100000010a0a1a2a3a4a5a6a" \
+        "7a8"                                                                                               \
         "a9aaabacadaeaf00000010746573742f6b65792d636f6e74657874"
 #define A4_1_WRAP_AAD                                                                                       \
-        "000000086b65792d777261700000000100000001000000106f040bfbbaf259b3bf84372ae0419e0a00000010a0a1a2a3a4a5" \
+        "000000086b65792d777261700000000100000001000000106f040bfbbaf259b3bf84372ae0419e0a00000010a0a1a2a3a" \
+        "4a5"                                                                                               \
         "a6a7a8a9aaabacadaeaf00000010746573742f6b65792d636f6e74657874"
 #define A4_1_ENC "5869aff450549732cbaaed5e5df9b30a6da31cb0e5742bad5ad4a1a768f1a67b"
 #define A4_1_WRAPPED                                                                                        \
         "a949c74902a853af655e19b7e2c207396586283ea8f1586791e4d12b79f326483bcc78e751a277afb43f3cc4ae13e804"
 #define A4_1_NONCE "000102030405060708090a0b"
 #define A4_1_PAYLOAD_AAD                                                                                    \
-        "0000001d7273747265616d2d7765627474792d6532652d7061796c6f61642f763100000005737464696e0000000100000010" \
-        "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf00000010746573742f6b65792d636f6e746578740000000c000102030405060708" \
+        "0000001d7273747265616d2d7765627474792d6532652d7061796c6f61642f763100000005737464696e0000000100000" \
+        "010"                                                                                               \
+        "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf00000010746573742f6b65792d636f6e746578740000000c00010203040506070" \
+        "8"                                                                                                 \
         "090a0b00000006"
 #define A4_1_CT_STDIN "52600014188690bf04aa0847ea42b3871db158d11d9b"
 #define A4_1_CT_STDOUT "52600014188654e500c84b12f1b7b52ca6dd37477192"
 
 #define A4_3_ID "809ea8a56f16acc7682643c250330e68"
 #define A4_3_INFO                                                                                           \
-        "000000197273747265616d2d7765627474792d6532652d6b65792f7631000000030000000300000010a0a1a2a3a4a5a6a7a8" \
+        "000000197273747265616d2d7765627474792d6532652d6b65792f7631000000030000000300000010a0a1a2a3a4a5a6a" \
+        "7a8"                                                                                               \
         "a9aaabacadaeaf00000010746573742f6b65792d636f6e74657874"
 #define A4_3_WRAP_AAD                                                                                       \
-        "000000086b65792d77726170000000030000000300000010809ea8a56f16acc7682643c250330e6800000010a0a1a2a3a4a5" \
+        "000000086b65792d77726170000000030000000300000010809ea8a56f16acc7682643c250330e6800000010a0a1a2a3a" \
+        "4a5"                                                                                               \
         "a6a7a8a9aaabacadaeaf00000010746573742f6b65792d636f6e74657874"
 #define A4_3_ENC                                                                                            \
-        "041f140146bfb1b251f84f4ddbe0d4cdcfd77afd984a9520e35794021f8312bb9eec995a08b1fa7704df3dcc0b50a9665263" \
+        "041f140146bfb1b251f84f4ddbe0d4cdcfd77afd984a9520e35794021f8312bb9eec995a08b1fa7704df3dcc0b50a9665" \
+        "263"                                                                                               \
         "fb7711f95f9f8a449c5096e47c892b"
 #define A4_3_WRAPPED                                                                                        \
-        "505152535455565758595a5b277c25266d90ee238053674e2ab693dea31a76b86c2a7cc09646fb9b37a07d68babe58b4e5be" \
+        "505152535455565758595a5b277c25266d90ee238053674e2ab693dea31a76b86c2a7cc09646fb9b37a07d68babe58b4e" \
+        "5be"                                                                                               \
         "ee89d81c66ca6f5e78c8"
 #define A4_3_PAYLOAD_AAD                                                                                    \
-        "0000001d7273747265616d2d7765627474792d6532652d7061796c6f61642f763100000005737464696e0000000300000010" \
+        "0000001d7273747265616d2d7765627474792d6532652d7061796c6f61642f763100000005737464696e0000000300000" \
+        "010"                                                                                               \
         "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf00000010746573742f6b65792d636f6e746578740000000000000006"
 #define A4_3_CT_STDIN "606162636465666768696a6bc44d6569689e5191b4d5205af01ed3dee64bd6f18f6f"
 
@@ -148,7 +157,8 @@ static Webtty__Message *seal_parse(e2e_session *s, e2e_stream stream, const void
 
 /* Opens d on stream; returns the error text (malloc'd) or NULL on success,
  * in which case the plaintext must equal want. */
-static char *open_text(e2e_session *s, e2e_stream stream, const Webtty__Data *d, const void *want, size_t want_len) {
+static char *open_text(e2e_session *s, e2e_stream stream, const Webtty__Data *d, const void *want,
+                       size_t want_len) {
         _cleanup_free_ uint8_t *pt = NULL;
         char *err = NULL;
         size_t n = 0;
@@ -200,22 +210,25 @@ START_TEST(test_a4_context_strings) {
 
                 unhex_into(A4_1_ID, rid1, 16);
                 unhex_into(A4_3_ID, rid3, 16);
-                ck_assert_int_eq(
-                        e2e_wrap_aad(1, 1, rid1, 16, kid, 16, (const uint8_t *) A4_KEY_CONTEXT, 16, &b, &len), 0);
+                ck_assert_int_eq(e2e_wrap_aad(1, 1, rid1, 16, kid, 16, (const uint8_t *) A4_KEY_CONTEXT, 16,
+                                              &b, &len),
+                                 0);
                 ck_assert_hex_eq(b, len, A4_1_WRAP_AAD);
                 free(b);
-                ck_assert_int_eq(
-                        e2e_wrap_aad(3, 3, rid3, 16, kid, 16, (const uint8_t *) A4_KEY_CONTEXT, 16, &b, &len), 0);
+                ck_assert_int_eq(e2e_wrap_aad(3, 3, rid3, 16, kid, 16, (const uint8_t *) A4_KEY_CONTEXT, 16,
+                                              &b, &len),
+                                 0);
                 ck_assert_hex_eq(b, len, A4_3_WRAP_AAD);
                 free(b);
                 unhex_into(A4_1_NONCE, nonce, 12);
-                ck_assert_int_eq(e2e_payload_aad(E2E_STREAM_STDIN, 1, kid, 16, (const uint8_t *) A4_KEY_CONTEXT, 16,
-                                                 nonce, 12, 6, &b, &len),
+                ck_assert_int_eq(e2e_payload_aad(E2E_STREAM_STDIN, 1, kid, 16,
+                                                 (const uint8_t *) A4_KEY_CONTEXT, 16, nonce, 12, 6, &b,
+                                                 &len),
                                  0);
                 ck_assert_hex_eq(b, len, A4_1_PAYLOAD_AAD);
                 free(b);
-                ck_assert_int_eq(e2e_payload_aad(E2E_STREAM_STDIN, 3, kid, 16, (const uint8_t *) A4_KEY_CONTEXT, 16,
-                                                 NULL, 0, 6, &b, &len),
+                ck_assert_int_eq(e2e_payload_aad(E2E_STREAM_STDIN, 3, kid, 16,
+                                                 (const uint8_t *) A4_KEY_CONTEXT, 16, NULL, 0, 6, &b, &len),
                                  0);
                 ck_assert_hex_eq(b, len, A4_3_PAYLOAD_AAD);
                 free(b);
@@ -237,7 +250,8 @@ static void check_a4(enckey_suite suite) {
 
         fill_seq(f.payload_nonce, 12, s1 ? 0x00 : 0x60);
         fill_seq(f.wrap_nonce, 12, 0x50);
-        ck_assert_int_eq(e2e_grant_build(recipients, 1, (const uint8_t *) A4_KEY_CONTEXT, 16, &rng, &g, &client, &err),
+        ck_assert_int_eq(e2e_grant_build(recipients, 1, (const uint8_t *) A4_KEY_CONTEXT, 16, &rng, &g,
+                                         &client, &err),
                          0);
         ck_assert_ptr_null(err);
         ck_assert_int_eq(g->payload_suite, s1 ? 1 : 3);
@@ -246,10 +260,10 @@ static void check_a4(enckey_suite suite) {
         ck_assert_uint_eq(g->key_context.len, 16);
         ck_assert_int_eq(memcmp(g->key_context.data, A4_KEY_CONTEXT, 16), 0);
         ck_assert_uint_eq(g->n_key_envelopes, 1);
-        ck_assert_hex_eq(g->key_envelopes[0]->recipient_key_id.data, g->key_envelopes[0]->recipient_key_id.len,
-                         s1 ? A4_1_ID : A4_3_ID);
-        ck_assert_hex_eq(g->key_envelopes[0]->encapsulated_key.data, g->key_envelopes[0]->encapsulated_key.len,
-                         s1 ? A4_1_ENC : A4_3_ENC);
+        ck_assert_hex_eq(g->key_envelopes[0]->recipient_key_id.data,
+                         g->key_envelopes[0]->recipient_key_id.len, s1 ? A4_1_ID : A4_3_ID);
+        ck_assert_hex_eq(g->key_envelopes[0]->encapsulated_key.data,
+                         g->key_envelopes[0]->encapsulated_key.len, s1 ? A4_1_ENC : A4_3_ENC);
         ck_assert_hex_eq(g->key_envelopes[0]->wrapped_key.data, g->key_envelopes[0]->wrapped_key.len,
                          s1 ? A4_1_WRAPPED : A4_3_WRAPPED);
 
@@ -261,7 +275,8 @@ static void check_a4(enckey_suite suite) {
         ck_assert_uint_eq(ep->plaintext_length, 6);
         ck_assert_ptr_nonnull(ep->payload_crypto);
         ck_assert_int_eq(ep->payload_crypto->payload_suite, s1 ? 1 : 3);
-        ck_assert_hex_eq(ep->payload_crypto->payload_key_id.data, ep->payload_crypto->payload_key_id.len, A4_KID);
+        ck_assert_hex_eq(ep->payload_crypto->payload_key_id.data, ep->payload_crypto->payload_key_id.len,
+                         A4_KID);
         if (s1)
                 ck_assert_hex_eq(ep->payload_crypto->nonce.data, ep->payload_crypto->nonce.len, A4_1_NONCE);
         else
@@ -465,7 +480,8 @@ static void tamper_cases(enckey_suite suite) {
                 ep->plaintext_length = 5;
                 if (s1)
                         memcpy(pc->nonce.data, nonce, 12);
-                expect_open_error(s, E2E_STREAM_STDIN, m->data, "E2E stdin payload length mismatch: got 6 want 5");
+                expect_open_error(s, E2E_STREAM_STDIN, m->data,
+                                  "E2E stdin payload length mismatch: got 6 want 5");
                 ep->ciphertext = saved;
         }
 
@@ -477,10 +493,11 @@ static void tamper_cases(enckey_suite suite) {
                 ck_assert_uint_eq(e2e_open_data_max(s, m->data), 6);
                 ck_assert_int_eq(e2e_open_data(s, E2E_STREAM_STDIN, m->data, small, sizeof(small), &n, NULL),
                                  -ENOBUFS);
-                ck_assert_int_eq(e2e_seal_data(s, E2E_STREAM_STDIN, (const uint8_t *) "x", 1, small, sizeof(small),
-                                               &n),
+                ck_assert_int_eq(e2e_seal_data(s, E2E_STREAM_STDIN, (const uint8_t *) "x", 1, small,
+                                               sizeof(small), &n),
                                  -ENOBUFS);
-                ck_assert_int_eq(e2e_seal_data(s, 3, (const uint8_t *) "x", 1, small, sizeof(small), &n), -EINVAL);
+                ck_assert_int_eq(e2e_seal_data(s, 3, (const uint8_t *) "x", 1, small, sizeof(small), &n),
+                                 -EINVAL);
         }
 }
 
@@ -510,7 +527,8 @@ START_TEST(test_grant_open_errors) {
         ck_assert_int_eq(enckey_generate(ENCKEY_SUITE_P256, &p256), 0);
         pub = public_half(server);
         recipients[0] = pub;
-        ck_assert_int_eq(e2e_grant_build(recipients, 1, (const uint8_t *) "kc", 2, NULL, &g, &client, &err), 0);
+        ck_assert_int_eq(e2e_grant_build(recipients, 1, (const uint8_t *) "kc", 2, NULL, &g, &client, &err),
+                         0);
 
         expect_grant_error(NULL, server, "missing E2E session key grant");
         g->key_envelope_suite = 2;
@@ -527,7 +545,8 @@ START_TEST(test_grant_open_errors) {
         g->payload_key_id.len = 16;
         expect_grant_error(g, p256, "E2E identity suite 3 does not match key envelope suite 1");
         expect_grant_error(g, pub, "E2E identity private key must be 32 bytes");
-        expect_grant_error(g, other, "E2E session key grant does not contain a key envelope for this identity");
+        expect_grant_error(g, other,
+                           "E2E session key grant does not contain a key envelope for this identity");
 
         b = g->key_envelopes[0]->wrapped_key.data[0];
         g->key_envelopes[0]->wrapped_key.data[0] ^= 1;
@@ -544,7 +563,9 @@ START_TEST(test_grant_open_errors) {
         g->key_envelopes[0]->encapsulated_key.data[0] ^= 1;
         saved = g->key_envelopes[0]->encapsulated_key;
         g->key_envelopes[0]->encapsulated_key.len = 31;
-        expect_grant_error(g, server, "unwrap E2E payload key: create E2E HPKE recipient: invalid encapsulated X25519 key");
+        expect_grant_error(
+                g, server,
+                "unwrap E2E payload key: create E2E HPKE recipient: invalid encapsulated X25519 key");
         g->key_envelopes[0]->encapsulated_key = saved;
 
         /* Untouched, it opens. */
@@ -564,12 +585,14 @@ START_TEST(test_grant_open_errors_suite3) {
         recipients[0] = pub;
         ck_assert_int_eq(e2e_grant_build(recipients, 1, NULL, 0, NULL, &g, &client, &err), 0);
         g->key_envelopes[0]->encapsulated_key.data[0] = 0x02; /* not uncompressed */
-        expect_grant_error(g, server, "unwrap E2E payload key: parse E2E P-256 ephemeral key: invalid uncompressed "
-                                      "P-256 point");
+        expect_grant_error(g, server,
+                           "unwrap E2E payload key: parse E2E P-256 ephemeral key: invalid uncompressed "
+                           "P-256 point");
         g->key_envelopes[0]->encapsulated_key.data[0] = 0x04;
         g->key_envelopes[0]->encapsulated_key.data[64] ^= 1; /* off the curve */
-        expect_grant_error(g, server, "unwrap E2E payload key: parse E2E P-256 ephemeral key: invalid uncompressed "
-                                      "P-256 point");
+        expect_grant_error(g, server,
+                           "unwrap E2E payload key: parse E2E P-256 ephemeral key: invalid uncompressed "
+                           "P-256 point");
         g->key_envelopes[0]->encapsulated_key.data[64] ^= 1;
         g->key_envelopes[0]->wrapped_key.data[0] ^= 1; /* the nonce */
         expect_grant_error(g, server, "unwrap E2E payload key: " AUTH_FAILED);
@@ -593,8 +616,8 @@ START_TEST(test_grant_wrong_key_length) {
         ck_assert_int_eq(enckey_generate(ENCKEY_SUITE_X25519, &server), 0);
         ck_assert_int_eq(e2e_wrap_info(1, 1, kid, 16, NULL, 0, &info, &info_len), 0);
         ck_assert_int_eq(e2e_wrap_aad(1, 1, server->id, 16, kid, 16, NULL, 0, &aad, &aad_len), 0);
-        ck_assert_int_eq(hpke_seal_base(HPKE_AEAD_AES_256_GCM, server->pub, info, info_len, aad, aad_len, key, 31,
-                                        NULL, enc, wrapped),
+        ck_assert_int_eq(hpke_seal_base(HPKE_AEAD_AES_256_GCM, server->pub, info, info_len, aad, aad_len,
+                                        key, 31, NULL, enc, wrapped),
                          0);
         g.payload_suite = 1;
         g.key_envelope_suite = 1;
@@ -670,9 +693,10 @@ START_TEST(test_default_key_context) {
         r[0].kind = " server ";
         r[0].id = "srv-1";
         ck_assert_int_eq(e2e_default_key_context(" ws ", "", NULL, r, 1, &json, &len, &err), 0);
-        ck_assert_str_eq(json, "{\"v\":1,\"type\":\"rstream.webtty.session_key_grant\",\"workspace_id\":\"ws\","
-                               "\"recipients\":[{\"key_id\":\"bwQL-7ryWbO_hDcq4EGeCg\",\"kind\":\"server\","
-                               "\"id\":\"srv-1\"}]}");
+        ck_assert_str_eq(json,
+                         "{\"v\":1,\"type\":\"rstream.webtty.session_key_grant\",\"workspace_id\":\"ws\","
+                         "\"recipients\":[{\"key_id\":\"bwQL-7ryWbO_hDcq4EGeCg\",\"kind\":\"server\","
+                         "\"id\":\"srv-1\"}]}");
         ck_assert_uint_eq(len, strlen(json));
         free(json);
 
@@ -682,11 +706,13 @@ START_TEST(test_default_key_context) {
         r[1].kind = "user";
         r[1].id = "<a&b>\"\\\n\x01\xe2\x80\xa8\xff";
         ck_assert_int_eq(e2e_default_key_context("w", "p", "s", r, 2, &json, &len, &err), 0);
-        ck_assert_str_eq(json, "{\"v\":1,\"type\":\"rstream.webtty.session_key_grant\",\"workspace_id\":\"w\","
-                               "\"project_id\":\"p\",\"server_id\":\"s\",\"recipients\":[{\"key_id\":"
-                               "\"bwQL-7ryWbO_hDcq4EGeCg\",\"kind\":\"public_key\",\"id\":\"bwQL-7ryWbO_hDcq4EGeCg\"},"
-                               "{\"key_id\":\"bwQL-7ryWbO_hDcq4EGeCg\",\"kind\":\"user\",\"id\":"
-                               "\"\\u003ca\\u0026b\\u003e\\\"\\\\\\n\\u0001\\u2028\\ufffd\"}]}");
+        ck_assert_str_eq(
+                json,
+                "{\"v\":1,\"type\":\"rstream.webtty.session_key_grant\",\"workspace_id\":\"w\","
+                "\"project_id\":\"p\",\"server_id\":\"s\",\"recipients\":[{\"key_id\":"
+                "\"bwQL-7ryWbO_hDcq4EGeCg\",\"kind\":\"public_key\",\"id\":\"bwQL-7ryWbO_hDcq4EGeCg\"},"
+                "{\"key_id\":\"bwQL-7ryWbO_hDcq4EGeCg\",\"kind\":\"user\",\"id\":"
+                "\"\\u003ca\\u0026b\\u003e\\\"\\\\\\n\\u0001\\u2028\\ufffd\"}]}");
         free(json);
 
         ck_assert_int_eq(e2e_default_key_context(NULL, NULL, NULL, NULL, 0, &json, &len, &err), 0);
@@ -709,12 +735,14 @@ END_TEST
 
 /* The grant built without a key context carries Go's default. */
 START_TEST(test_grant_default_context) {
-        _cleanup_(enckey_freep) enckey *server = a4_server_key(ENCKEY_SUITE_X25519), *pub = public_half(server);
+        _cleanup_(enckey_freep) enckey *server = a4_server_key(ENCKEY_SUITE_X25519),
+                                       *pub = public_half(server);
         _cleanup_(e2e_grant_freep) Webtty__SessionKeyGrant *g = NULL;
         _cleanup_(e2e_session_freep) e2e_session *c = NULL;
         const enckey *recipients[] = {pub};
-        const char *want = "{\"v\":1,\"type\":\"rstream.webtty.session_key_grant\",\"recipients\":[{\"key_id\":"
-                           "\"bwQL-7ryWbO_hDcq4EGeCg\",\"kind\":\"public_key\",\"id\":\"bwQL-7ryWbO_hDcq4EGeCg\"}]}";
+        const char *want =
+                "{\"v\":1,\"type\":\"rstream.webtty.session_key_grant\",\"recipients\":[{\"key_id\":"
+                "\"bwQL-7ryWbO_hDcq4EGeCg\",\"kind\":\"public_key\",\"id\":\"bwQL-7ryWbO_hDcq4EGeCg\"}]}";
         const uint8_t *kc;
         size_t kc_len;
 
@@ -737,8 +765,8 @@ static int nonce_fill(void *userdata, e2e_rand_purpose purpose, uint8_t *buf, si
 static void check_encoding(uint32_t suite, size_t kc_len, e2e_stream stream, size_t len) {
         _cleanup_(e2e_session_freep) e2e_session *s = NULL;
         _cleanup_(wmsg_freep) Webtty__Message *m = NULL;
-        _cleanup_free_ uint8_t *pt = malloc(len + 1), *kc = malloc(kc_len + 1), *buf = NULL, *repacked = NULL,
-                               *aad = NULL, *ct = NULL;
+        _cleanup_free_ uint8_t *pt = malloc(len + 1), *kc = malloc(kc_len + 1), *buf = NULL,
+                               *repacked = NULL, *aad = NULL, *ct = NULL;
         uint8_t key[32], kid[16], nonce[12];
         e2e_rng rng = {nonce_fill, nonce};
         size_t n = 0, rlen = 0, aad_len = 0, off = suite == 1 ? 0 : 12;
@@ -762,14 +790,16 @@ static void check_encoding(uint32_t suite, size_t kc_len, e2e_stream stream, siz
                          0);
         ct = malloc(off + len + 16);
         memcpy(ct, nonce, 12 < off + len + 16 ? 12 : 0);
-        ck_assert_int_eq(hpke_aead_seal(HPKE_AEAD_AES_256_GCM, key, nonce, aad, aad_len, pt, len, ct + off), 0);
+        ck_assert_int_eq(hpke_aead_seal(HPKE_AEAD_AES_256_GCM, key, nonce, aad, aad_len, pt, len, ct + off),
+                         0);
         ck_assert_uint_eq(m->data->encrypted_data->ciphertext.len, off + len + 16);
         ck_assert_int_eq(memcmp(m->data->encrypted_data->ciphertext.data, ct, off + len + 16), 0);
         ck_assert_ptr_null(open_text(s, stream, m->data, pt, len));
 }
 
 START_TEST(test_seal_encoding) {
-        static const size_t lens[] = {0, 1, 2, 95, 96, 100, 111, 112, 127, 128, 4096, 16351, 16352, 16383, 16384, 65536};
+        static const size_t lens[] = {0,   1,   2,    95,    96,    100,   111,   112,
+                                      127, 128, 4096, 16351, 16352, 16383, 16384, 65536};
         static const size_t kcs[] = {0, 1, 100, 127, 128, 300};
 
         for (uint32_t suite = 1; suite <= 3; suite += 2)

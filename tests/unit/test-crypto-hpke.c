@@ -128,7 +128,8 @@ static void check_setup(const record *r, suite_state *st) {
         sid_len = hpke_suite_id(st->aead, sid);
         ksc[0] = 0;
         ck_assert_int_eq(hpke_labeled_extract(sid, sid_len, NULL, 0, "psk_id_hash", NULL, 0, ksc + 1), 0);
-        ck_assert_int_eq(hpke_labeled_extract(sid, sid_len, NULL, 0, "info_hash", info, info_len, ksc + 33), 0);
+        ck_assert_int_eq(hpke_labeled_extract(sid, sid_len, NULL, 0, "info_hash", info, info_len, ksc + 33),
+                         0);
         ck_assert_hex_eq(ksc, sizeof(ksc), field(r, "key_schedule_context"));
         ck_assert_int_eq(hpke_labeled_extract(sid, sid_len, ss, 32, "secret", NULL, 0, secret), 0);
         ck_assert_hex_eq(secret, 32, field(r, "secret"));
@@ -292,26 +293,34 @@ START_TEST(test_single_shot_aes256) {
         randombytes_buf(key, sizeof(key));
         ck_assert_int_eq(enckey_generate(ENCKEY_SUITE_X25519, &r), 0);
         ck_assert_int_eq(enckey_generate(ENCKEY_SUITE_X25519, &other), 0);
-        ck_assert_int_eq(hpke_seal_base(HPKE_AEAD_AES_256_GCM, r->pub, info, 4, aad, 3, key, 32, NULL, enc, ct), 0);
-        ck_assert_int_eq(hpke_open_base(HPKE_AEAD_AES_256_GCM, enc, 32, r, info, 4, aad, 3, ct, sizeof(ct), pt), 0);
+        ck_assert_int_eq(
+                hpke_seal_base(HPKE_AEAD_AES_256_GCM, r->pub, info, 4, aad, 3, key, 32, NULL, enc, ct), 0);
+        ck_assert_int_eq(
+                hpke_open_base(HPKE_AEAD_AES_256_GCM, enc, 32, r, info, 4, aad, 3, ct, sizeof(ct), pt), 0);
         ck_assert_int_eq(memcmp(pt, key, 32), 0);
         /* Wrong info, AAD, recipient or enc: refused, and nothing of pt left. */
-        ck_assert_int_eq(hpke_open_base(HPKE_AEAD_AES_256_GCM, enc, 32, r, info, 3, aad, 3, ct, sizeof(ct), pt),
-                         -EBADMSG);
-        ck_assert(sodium_is_zero(pt, sizeof(pt)));
-        ck_assert_int_eq(hpke_open_base(HPKE_AEAD_AES_256_GCM, enc, 32, r, info, 4, aad, 2, ct, sizeof(ct), pt),
-                         -EBADMSG);
         ck_assert_int_eq(
-                hpke_open_base(HPKE_AEAD_AES_256_GCM, enc, 32, other, info, 4, aad, 3, ct, sizeof(ct), pt), -EBADMSG);
+                hpke_open_base(HPKE_AEAD_AES_256_GCM, enc, 32, r, info, 3, aad, 3, ct, sizeof(ct), pt),
+                -EBADMSG);
+        ck_assert(sodium_is_zero(pt, sizeof(pt)));
+        ck_assert_int_eq(
+                hpke_open_base(HPKE_AEAD_AES_256_GCM, enc, 32, r, info, 4, aad, 2, ct, sizeof(ct), pt),
+                -EBADMSG);
+        ck_assert_int_eq(
+                hpke_open_base(HPKE_AEAD_AES_256_GCM, enc, 32, other, info, 4, aad, 3, ct, sizeof(ct), pt),
+                -EBADMSG);
         enc[0] ^= 1;
-        ck_assert_int_eq(hpke_open_base(HPKE_AEAD_AES_256_GCM, enc, 32, r, info, 4, aad, 3, ct, sizeof(ct), pt),
-                         -EBADMSG);
+        ck_assert_int_eq(
+                hpke_open_base(HPKE_AEAD_AES_256_GCM, enc, 32, r, info, 4, aad, 3, ct, sizeof(ct), pt),
+                -EBADMSG);
         /* A low-order enc (here: zero) is refused before any AEAD. */
         memset(enc, 0, sizeof(enc));
-        ck_assert_int_eq(hpke_open_base(HPKE_AEAD_AES_256_GCM, enc, 32, r, info, 4, aad, 3, ct, sizeof(ct), pt),
-                         -EINVAL);
+        ck_assert_int_eq(
+                hpke_open_base(HPKE_AEAD_AES_256_GCM, enc, 32, r, info, 4, aad, 3, ct, sizeof(ct), pt),
+                -EINVAL);
         /* Sealing to a low-order public key is refused too. */
-        ck_assert_int_eq(hpke_seal_base(HPKE_AEAD_AES_256_GCM, enc, info, 4, aad, 3, key, 32, NULL, enc, ct), -EINVAL);
+        ck_assert_int_eq(hpke_seal_base(HPKE_AEAD_AES_256_GCM, enc, info, 4, aad, 3, key, 32, NULL, enc, ct),
+                         -EINVAL);
         /* A P-256 key is not an HPKE X25519 recipient. */
         {
                 _cleanup_(enckey_freep) enckey *p = NULL;

@@ -32,35 +32,43 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(enckey, enckey_free);
 #define A4_X25519_ID "6f040bfbbaf259b3bf84372ae0419e0a"
 #define A4_P256_PRIV A4_X25519_PRIV
 #define A4_P256_PUB                                                                                         \
-        "04515c3d6eb9e396b904d3feca7f54fdcd0cc1e997bf375dca515ad0a6c3b4035f4536be3a50f318fbf9a5475902a221502" \
+        "04515c3d6eb9e396b904d3feca7f54fdcd0cc1e997bf375dca515ad0a6c3b4035f4536be3a50f318fbf9a5475902a2215" \
+        "02"                                                                                                \
         "bef0d57e08c53b2cc0a56f17d9f9354"
 #define A4_P256_ID "809ea8a56f16acc7682643c250330e68"
 #define A4_EPH_PRIV "2122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f40"
 #define A4_P256_EPH_PUB                                                                                     \
-        "041f140146bfb1b251f84f4ddbe0d4cdcfd77afd984a9520e35794021f8312bb9eec995a08b1fa7704df3dcc0b50a9665263" \
+        "041f140146bfb1b251f84f4ddbe0d4cdcfd77afd984a9520e35794021f8312bb9eec995a08b1fa7704df3dcc0b50a9665" \
+        "263"                                                                                               \
         "fb7711f95f9f8a449c5096e47c892b"
 #define A4_P256_SHARED "4fe243908f378aa1c2a69538822e6ed908c3225d8692575507c649901245150a"
 #define A4_P256_WRAPPING_KEY "bde5230115a7ec178cdc65a5554c6a3ef55841fca49698e2db9f837af3ac2d54"
 #define A4_P256_INFO                                                                                        \
-        "000000197273747265616d2d7765627474792d6532652d6b65792f7631000000030000000300000010a0a1a2a3a4a5a6a7a8" \
+        "000000197273747265616d2d7765627474792d6532652d6b65792f7631000000030000000300000010a0a1a2a3a4a5a6a" \
+        "7a8"                                                                                               \
         "a9aaabacadaeaf00000010746573742f6b65792d636f6e74657874"
 
 #define A5_PRIV "c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721"
 #define A5_SPKI                                                                                             \
-        "3059301306072a8648ce3d020106082a8648ce3d0301070342000460fed4ba255a9d31c961eb74c6356d68c049b8923b61fa" \
+        "3059301306072a8648ce3d020106082a8648ce3d0301070342000460fed4ba255a9d31c961eb74c6356d68c049b8923b6" \
+        "1fa"                                                                                               \
         "6ce669622e60f29fb67903fe1008b8bc99a41ae9e95628bc64f2f1b20c2d7e9f5177a3c294d4462299"
 #define A5_ID "44332de7dd2256435da9f60ca051e85ce62d018c873519bd1b43a9661a03d936"
 #define A1_CLIENT_HASH "2843556f21858fe77a53578f9e2cf46678178da7721192742162b620e3831bc6"
 #define A1_SERVER_HASH "b83cbed58eeceda39ad5d0ab93d750d1cddb03a9995b23bbfea67272e38f813d"
 #define A5_CLIENT_SIG                                                                                       \
-        "304502205b41f5af9661ee336b503833d2bf8ced5333d6feba72f964dc43265381f44c64022100913bf73bdfced72c477adf" \
+        "304502205b41f5af9661ee336b503833d2bf8ced5333d6feba72f964dc43265381f44c64022100913bf73bdfced72c477" \
+        "adf"                                                                                               \
         "580a9a32879deec01ee5527dab595b9d76c2b6fd57"
 #define A5_SERVER_SIG                                                                                       \
-        "304402202babb6e3e2d33b59fb2d0e3f74dd46d6fe9b6e658484fbe67d71b6c2e543da9602204b8729572c5b1366afebeec9" \
+        "304402202babb6e3e2d33b59fb2d0e3f74dd46d6fe9b6e658484fbe67d71b6c2e543da9602204b8729572c5b1366afebe" \
+        "ec9"                                                                                               \
         "83cf46870e8c60b1136ed268f1521b7730663b5b"
 #define A5_IDENTITY                                                                                         \
-        "bwQL-7ryWbO_hDcq4EGeCg:B6N8vBQgk8i3VdwbEOhstCY3StFqqFPtC9_AsrhtHHw:RDMt590iVkNdqfYMoFHoXOYtAYyHNRm9G0Op" \
-        "ZhoD2TY:MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEYP7UuiVanTHJYet0xjVtaMBJuJI7Yfps5mliLmDyn7Z5A_4QCLi8maQa6el" \
+        "bwQL-7ryWbO_hDcq4EGeCg:B6N8vBQgk8i3VdwbEOhstCY3StFqqFPtC9_AsrhtHHw:"                               \
+        "RDMt590iVkNdqfYMoFHoXOYtAYyHNRm9G0Op"                                                              \
+        "ZhoD2TY:MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEYP7UuiVanTHJYet0xjVtaMBJuJI7Yfps5mliLmDyn7Z5A_"        \
+        "4QCLi8maQa6el"                                                                                     \
         "WKLxk8vGyDC1-n1F3o8KU1EYimQ"
 
 /* PKCS#8 for a P-256 scalar, without the optional public key (Go and
@@ -94,13 +102,13 @@ START_TEST(test_trim_space) {
         check_trim("", "");
         check_trim("  \t\n\v\f\r ", "");
         check_trim(" a b ", "a b");
-        check_trim("\xc2\xa0x\xc2\x85", "x");               /* U+00A0, U+0085 */
-        check_trim("\xe3\x80\x80x\xe2\x80\xa8", "x");       /* U+3000, U+2028 */
-        check_trim("\xe2\x80\x8bx", "\xe2\x80\x8bx");       /* U+200B is not white space */
-        check_trim("\xe1\xa0\x8ex", "\xe1\xa0\x8ex");       /* U+180E neither (Unicode >= 6.3) */
-        check_trim("\xc2x", "\xc2x");                       /* invalid UTF-8 stops trimming */
-        check_trim("x\xa0", "x\xa0");                       /* a lone continuation byte too */
-        check_trim("\xe2\x80\x8a\xe2\x80\x80", "");         /* U+200A, U+2000 */
+        check_trim("\xc2\xa0x\xc2\x85", "x");         /* U+00A0, U+0085 */
+        check_trim("\xe3\x80\x80x\xe2\x80\xa8", "x"); /* U+3000, U+2028 */
+        check_trim("\xe2\x80\x8bx", "\xe2\x80\x8bx"); /* U+200B is not white space */
+        check_trim("\xe1\xa0\x8ex", "\xe1\xa0\x8ex"); /* U+180E neither (Unicode >= 6.3) */
+        check_trim("\xc2x", "\xc2x");                 /* invalid UTF-8 stops trimming */
+        check_trim("x\xa0", "x\xa0");                 /* a lone continuation byte too */
+        check_trim("\xe2\x80\x8a\xe2\x80\x80", "");   /* U+200A, U+2000 */
 }
 END_TEST
 
@@ -115,7 +123,7 @@ START_TEST(test_b64u_canonical) {
         ck_assert_uint_eq(len, 1);
         ck_assert_uint_eq(b[0], 0);
         free(b);
-        ck_assert_int_eq(b64u_decode("AB", &b, &len), -EINVAL);  /* non-zero trailing bits */
+        ck_assert_int_eq(b64u_decode("AB", &b, &len), -EINVAL);   /* non-zero trailing bits */
         ck_assert_int_eq(b64u_decode("AA==", &b, &len), -EINVAL); /* padding */
         ck_assert_int_eq(b64u_decode("AA+", &b, &len), -EINVAL);  /* standard alphabet */
         ck_assert_int_eq(b64u_decode("AA/", &b, &len), -EINVAL);
@@ -322,13 +330,15 @@ START_TEST(test_sigkey_spki_strict) {
         ck_assert_int_eq(sigkey_from_spki(spki, len, &k), -EINVAL);
         free(spki);
         /* A compressed-point SPKI (59 bytes) is refused, as by Go. */
-        spki = unhex("3039301306072a8648ce3d020106082a8648ce3d0301070322000360fed4ba255a9d31c961eb74c6356d68c049"
-                     "b8923b61fa6ce669622e60f29fb6",
-                     &len);
+        spki = unhex(
+                "3039301306072a8648ce3d020106082a8648ce3d0301070322000360fed4ba255a9d31c961eb74c6356d68c049"
+                "b8923b61fa6ce669622e60f29fb6",
+                &len);
         ck_assert_int_eq(sigkey_from_spki(spki, len, &k), -EINVAL);
         free(spki);
         /* An Ed25519 PKCS#8 key (RFC 8410) is not a P-256 key. */
-        spki = unhex("302e020100300506032b657004220420d4ee72dbf913584ad5b6d8f1f769f8ad3afe7c28cbf1d4fbe097a88f4475"
+        spki = unhex("302e020100300506032b657004220420d4ee72dbf913584ad5b6d8f1f769f8ad3afe7c28cbf1d4fbe097a8"
+                     "8f4475"
                      "5842",
                      &len);
         ck_assert_int_eq(sigkey_from_pkcs8(spki, len, &k), -EINVAL);
@@ -342,7 +352,8 @@ END_TEST
  * cases; if a later version adds some (they would be encodings Go's strict
  * VerifyASN1 refuses, such as BER), we require refusal, like Go. */
 START_TEST(test_wycheproof_ecdsa) {
-        _cleanup_(json_putp) json_object *root = load_json_vector("wycheproof/ecdsa_secp256r1_sha256_test.json");
+        _cleanup_(json_putp) json_object *root =
+                load_json_vector("wycheproof/ecdsa_secp256r1_sha256_test.json");
         json_object *groups = jget(root, "testGroups");
         size_t valid = 0, invalid = 0;
 
@@ -371,7 +382,8 @@ START_TEST(test_wycheproof_ecdsa) {
                                 ck_assert_msg(r == 0, "tcId %d: valid signature refused", jint(t, "tcId"));
                                 valid++;
                         } else {
-                                ck_assert_msg(r == -EBADMSG, "tcId %d (%s): accepted", jint(t, "tcId"), result);
+                                ck_assert_msg(r == -EBADMSG, "tcId %d (%s): accepted", jint(t, "tcId"),
+                                              result);
                                 invalid++;
                         }
                 }
@@ -504,13 +516,16 @@ START_TEST(test_wycheproof_x25519) {
                         r = enckey_dh(k, pub, 32, got);
                         if (zero_secret) {
                                 ck_assert(sodium_is_zero(want, 32));
-                                ck_assert_msg(r == -EINVAL, "tcId %d: zero secret accepted", jint(t, "tcId"));
+                                ck_assert_msg(r == -EINVAL, "tcId %d: zero secret accepted",
+                                              jint(t, "tcId"));
                                 /* HPKE decapsulation refuses such an enc too. */
                                 ck_assert_int_eq(hpke_decap(pub, 32, k, ss), -EINVAL);
                                 zero++;
                         } else {
-                                ck_assert_msg(r == 0, "tcId %d (%s) refused", jint(t, "tcId"), jstr(t, "result"));
-                                ck_assert_msg(memcmp(got, want, 32) == 0, "tcId %d: wrong secret", jint(t, "tcId"));
+                                ck_assert_msg(r == 0, "tcId %d (%s) refused", jint(t, "tcId"),
+                                              jstr(t, "result"));
+                                ck_assert_msg(memcmp(got, want, 32) == 0, "tcId %d: wrong secret",
+                                              jint(t, "tcId"));
                         }
                         n++;
                 }
@@ -525,7 +540,8 @@ END_TEST
  * points, bad encodings) are refused; the one "acceptable" case is a
  * compressed point, which we refuse like Go (uncompressed only). */
 START_TEST(test_wycheproof_ecdh_p256) {
-        _cleanup_(json_putp) json_object *root = load_json_vector("wycheproof/ecdh_secp256r1_ecpoint_test.json");
+        _cleanup_(json_putp) json_object *root =
+                load_json_vector("wycheproof/ecdh_secp256r1_ecpoint_test.json");
         json_object *groups = jget(root, "testGroups");
         size_t n = 0;
 
@@ -552,7 +568,8 @@ START_TEST(test_wycheproof_ecdh_p256) {
                         if (strcmp(jstr(t, "result"), "valid") == 0) {
                                 ck_assert_msg(r == 0, "tcId %d refused", jint(t, "tcId"));
                                 ck_assert_uint_eq(want_len, 32);
-                                ck_assert_msg(memcmp(got, want, 32) == 0, "tcId %d: wrong secret", jint(t, "tcId"));
+                                ck_assert_msg(memcmp(got, want, 32) == 0, "tcId %d: wrong secret",
+                                              jint(t, "tcId"));
                         } else
                                 ck_assert_msg(r == -EINVAL, "tcId %d (%s) accepted", jint(t, "tcId"),
                                               jstr(t, "result"));
@@ -575,8 +592,10 @@ START_TEST(test_wycheproof_hkdf) {
 
                 for (size_t i = 0; i < json_object_array_length(tests); i++) {
                         json_object *t = json_object_array_get_idx(tests, i);
-                        _cleanup_free_ uint8_t *ikm = NULL, *salt = NULL, *info = NULL, *okm = NULL, *out = NULL;
-                        size_t ikm_len = 0, salt_len = 0, info_len = 0, okm_len = 0, size = (size_t) jint(t, "size");
+                        _cleanup_free_ uint8_t *ikm = NULL, *salt = NULL, *info = NULL, *okm = NULL,
+                                               *out = NULL;
+                        size_t ikm_len = 0, salt_len = 0, info_len = 0, okm_len = 0,
+                               size = (size_t) jint(t, "size");
                         int r;
 
                         ikm = unhex(jstr(t, "ikm"), &ikm_len);
@@ -588,7 +607,8 @@ START_TEST(test_wycheproof_hkdf) {
                         if (strcmp(jstr(t, "result"), "valid") == 0) {
                                 ck_assert_msg(r == 0, "tcId %d refused", jint(t, "tcId"));
                                 ck_assert_uint_eq(okm_len, size);
-                                ck_assert_msg(memcmp(out, okm, size) == 0, "tcId %d: wrong okm", jint(t, "tcId"));
+                                ck_assert_msg(memcmp(out, okm, size) == 0, "tcId %d: wrong okm",
+                                              jint(t, "tcId"));
                         } else
                                 ck_assert_msg(r == -EINVAL, "tcId %d accepted", jint(t, "tcId"));
                         n++;

@@ -508,6 +508,15 @@ START_TEST(test_load_or_create) {
         ck_assert_int_eq(endpoint_identity_load_or_create(path, ENCKEY_SUITE_X25519, &b, &created, &err), 0);
         ck_assert(!created);
         ck_assert(memcmp(&a->pub, &b->pub, sizeof(a->pub)) == 0);
+        b = endpoint_identity_free(b);
+
+        /* Loading an existing identity needs no write access: no lock is
+         * taken, so a directory the writer would refuse is fine. */
+        ck_assert_int_eq(chmod(ids, 0770), 0);
+        ck_assert_int_eq(endpoint_identity_load_or_create(path, 0, &b, &created, &err), 0);
+        ck_assert(!created);
+        ck_assert_int_eq(count_suffix(ids, ".lock"), 0);
+        ck_assert_int_eq(chmod(ids, 0700), 0);
 
         ck_assert_int_ge(
                 asprintf(&want, "WebTTY endpoint identity %s uses key envelope suite 1, requested 3", path),
