@@ -558,6 +558,8 @@ int auth_server_hello_verify(const Webtty__ServerHello *hello, const auth_pinned
                                     pinned->encryption_public_key_len);
                 pinned_suite = (uint32_t) s;
         }
+        if (pinned_suite != E2E_ENVELOPE_SUITE_HPKE_X25519 && pinned_suite != E2E_ENVELOPE_SUITE_P256)
+                return fail(ret_error, -EINVAL, "unsupported E2E key envelope suite %" PRIu32, pinned_suite);
         if (pinned->encryption_public_key_len > ENCKEY_PUB_MAX)
                 return -EINVAL;
         if (!bytes_eq(&id->signing_key_id, pinned->signing_key_id, SIGKEY_ID_LEN) ||

@@ -7,6 +7,7 @@
  * failures are reported to a person or a peer take `char **ret_error` and set
  * it (when not NULL) to a malloc'd text in the Go reference's exact words;
  * after -ENOMEM it may stay NULL, and the caller then uses a generic text.
+ * *ret_error must be NULL or a malloc'd string on entry (it is replaced).
  * Texts quote peer strings only capped (64 bytes) and escaped. Nothing here
  * logs, and no text contains key material. Not thread-safe where state is
  * involved (the replay cache): one event loop. */
@@ -144,20 +145,36 @@ void auth_server_hello_free(Webtty__ServerHello *hello);
 /* ---- Client: checking the ServerHello (spec 6.3) ---- */
 
 /* Checks hello against the pinned identity, with the client's own transport
- * name, in this order (first failure wins; the client then closes):
- *   hello present                      "WebTTY server hello is required"
- *   server_identity present            "WebTTY server hello is missing server identity"
- *   protocol_version = 1               "unsupported WebTTY protocol version <n>"
- *   identity envelope suite 1 or 3     "WebTTY server identity does not use the required key envelope suite"
- *   payload_suites = [paired suite]    "WebTTY server does not advertise the required AES-256-GCM payload
- * suite" key_envelope_suites = [suite]      "WebTTY server does not advertise the required key envelope
- * suite" signature_suites = [1]             "WebTTY server does not advertise the required ECDSA P-256
- * signature suite" server_proof with suite 1          "WebTTY server proof does not use ECDSA P-256" the
- * four identity byte strings     "WebTTY server identity does not match the expected identity" equal the
- * pinned ones identity suite = pinned suite      "WebTTY server key envelope suite does not match the
- * expected identity" transcript hash recomputed         "WebTTY server proof transcript hash does not match"
- *   signature verifies                 "WebTTY server proof signature is invalid: <detail>"
- * Returns 0 when the hello is authentic, else -EPERM (or -ENOMEM). */
+ * name, in this order (the first failure wins; the client then closes):
+ *   1. hello present:
+ *      "WebTTY server hello is required"
+ *   2. server_identity present:
+ *      "WebTTY server hello is missing server identity"
+ *   3. protocol_version = 1:
+ *      "unsupported WebTTY protocol version <n>"
+ *   4. the identity's key_envelope_suite is 1 or 3:
+ *      "WebTTY server identity does not use the required key envelope suite"
+ *   5. payload_suites = [the paired suite]:
+ *      "WebTTY server does not advertise the required AES-256-GCM payload suite"
+ *   6. key_envelope_suites = [the identity's suite]:
+ *      "WebTTY server does not advertise the required key envelope suite"
+ *   7. signature_suites = [1]:
+ *      "WebTTY server does not advertise the required ECDSA P-256 signature suite"
+ *   8. server_proof present with signature_suite 1:
+ *      "WebTTY server proof does not use ECDSA P-256"
+ *   9. the pinned suite (given, or inferred from the key length) is 1 or 3
+ *      (a local configuration error, -EINVAL):
+ *      "unsupported E2E key envelope suite <k>" / "unsupported E2E public key length <n>"
+ *  10. the four identity byte strings equal the pinned ones:
+ *      "WebTTY server identity does not match the expected identity"
+ *  11. the identity's suite = the pinned suite:
+ *      "WebTTY server key envelope suite does not match the expected identity"
+ *  12. transcript_hash = the server transcript recomputed from the hello:
+ *      "WebTTY server proof transcript hash does not match"
+ *  13. the signature verifies with the hello's signing key:
+ *      "WebTTY server proof signature is invalid: <detail>"
+ * Returns 0 when the hello is authentic, else -EPERM (-EINVAL for a bad
+ * pinned identity, -ENOMEM). */
 int auth_server_hello_verify(const Webtty__ServerHello *hello, const auth_pinned_identity *pinned,
                              const char *transport, char **ret_error);
 
@@ -175,12 +192,17 @@ typedef struct auth_client_config {
  * and are sent exactly as they are: they are hashed canonically) after
  * hello passed auth_server_hello_verify(). If hello does not require a
  * proof (auth_requirement != 2), returns 0 with *ret = NULL. Errors:
- *   client == NULL  "WebTTY server requires a client proof, but no client endpoint identity is configured"
- *   pinned == NULL  "WebTTY server requires a client proof, but no expected server endpoint identity is
- * configured" no identity     "WebTTY server requires a client proof, but the server hello is missing server
- * identity" bad suites      the e2e suite texts ("unsupported E2E key envelope suite <k>", ...) issued_at =
- * now truncated to seconds as YYYY-MM-DDTHH:MM:SSZ, expires_at = issued_at + 30 s. Free *ret with
- * auth_client_proof_free() or as part of the Open/Message. */
+ *   client == NULL:
+ *      "WebTTY server requires a client proof, but no client endpoint identity is configured"
+ *   pinned == NULL:
+ *      "WebTTY server requires a client proof, but no expected server endpoint identity is configured"
+ *   hello without server_identity:
+ *      "WebTTY server requires a client proof, but the server hello is missing server identity"
+ *   unsupported or mismatched suites (grant's, else the hello identity's):
+ *      the e2e texts ("unsupported E2E key envelope suite <k>", ...)
+ * issued_at = now truncated to seconds as YYYY-MM-DDTHH:MM:SSZ, expires_at =
+ * issued_at + 30 s. Free *ret with auth_client_proof_free() or as part of
+ * the Open/Message. */
 int auth_client_proof_build(const auth_identity *client, const auth_pinned_identity *pinned,
                             const Webtty__ServerHello *hello, const Webtty__Open *open,
                             const auth_client_config *cfg, Webtty__ClientProof **ret, char **ret_error);
@@ -256,27 +278,26 @@ void auth_verified_client_done(auth_verified_client *c);
 
 /* Verifies open->client_proof. Returns 0 if the client is authenticated and
  * authorized (and fills *ret_client if not NULL); otherwise a negative errno
- * (always: reject the Open, start no process) with *ret_code and
- * *ret_error telling what to send. Order, codes and texts:
- *   proof present                       4 "WebTTY client proof is required"
- *   signature_suite = 1                 5 "WebTTY client proof is invalid: unsupported signature suite"
- *   suites: the grant's (payload,       5 "WebTTY client proof is invalid: <e2e suite text>"
- *     envelope) pair if there is a
- *     grant, else the identity's
- *   signing_key_id is 32 bytes          5 "...: invalid signing key id"
- *   = SHA256(domain || public key)      5 "...: signing key id does not match signing public key"
- *   time window (auth_check_time_window) 5 "...: <window text>"
- *   transcript hash recomputed with     5 "...: transcript hash does not match"
- *     the server's own values
- *   signature                           5 "...: signature is invalid: <detail>"
- *   lookup(signing_key_id) fails        0 "WebTTY authorized client keys could not be loaded"
- *                                          (fail closed: a plain Error, as Go returns a
- *                                           resolver's error as-is)
- *   not found                           6 "WebTTY client signing key is not authorized"
- *   authorized SPKI = proof's key       5 "...: signing key does not match the authorized key"
- *   replay cache (if any): new          5 "...: proof was already used"
- *   replay cache not full               5 "...: replay cache is full"
- * ("..." is "WebTTY client proof is invalid"). On -ENOMEM *ret_code is 0 and
- * *ret_error may be NULL. */
+ * (always: reject the Open, start no process) with *ret_code and *ret_error
+ * telling what to send. Order, codes and texts ("..." stands for
+ * "WebTTY client proof is invalid"):
+ *   1. proof present:                       4 "WebTTY client proof is required"
+ *   2. signature_suite = 1:                 5 "...: unsupported signature suite"
+ *   3. the grant's (payload, envelope) pair 5 "...: <e2e suite text>"
+ *      if there is a grant, else the pair
+ *      of the identity's suite, supported:
+ *   4. signing_key_id is 32 bytes:          5 "...: invalid signing key id"
+ *   5. = SHA256(domain || public key):      5 "...: signing key id does not match signing public key"
+ *   6. time window (auth_check_time_window) 5 "...: <window text>"
+ *   7. transcript hash recomputed with the  5 "...: transcript hash does not match"
+ *      server's own values:
+ *   8. signature:                           5 "...: signature is invalid: <detail>"
+ *   9. lookup(signing_key_id) fails:        0 "WebTTY authorized client keys could not be loaded"
+ *      (fail closed, as a plain Error: Go returns a resolver's error as-is)
+ *  10. not found:                           6 "WebTTY client signing key is not authorized"
+ *  11. authorized SPKI = the proof's key:   5 "...: signing key does not match the authorized key"
+ *  12. replay cache (if any): not seen:     5 "...: proof was already used"
+ *  13. replay cache not full:               5 "...: replay cache is full"
+ * On -ENOMEM *ret_code is 0 and *ret_error may be NULL. */
 int auth_client_proof_verify(const auth_verifier *v, const Webtty__Open *open, int *ret_code,
                              char **ret_error, auth_verified_client *ret_client);

@@ -292,11 +292,16 @@ int e2e_envelope_unwrap(const enckey *own, const uint8_t *info, size_t info_len,
                 if (wrapped_len < E2E_TAG_LEN)
                         return fail(ret_error, -EBADMSG, AUTH_FAILED);
                 pt_len = wrapped_len - E2E_TAG_LEN;
+                if (!encapsulated || encapsulated_len != HPKE_ENC_LEN)
+                        return fail(ret_error, -EBADMSG,
+                                    "create E2E HPKE recipient: crypto/ecdh: invalid public key");
                 r = hpke_open_base(HPKE_AEAD_AES_256_GCM, encapsulated, encapsulated_len, own, info,
                                    info_len, aad, aad_len, wrapped, wrapped_len, pt);
-                if (r == -EINVAL)
+                if (r == -EINVAL) /* a low-order point: the shared secret would be zero */
                         return fail(ret_error, -EBADMSG,
-                                    "create E2E HPKE recipient: invalid encapsulated X25519 key");
+                                    "create E2E HPKE recipient: crypto/ecdh: bad X25519 remote ECDH input: "
+                                    "low order "
+                                    "point");
                 if (r == -EBADMSG)
                         return fail(ret_error, r, AUTH_FAILED);
                 if (r < 0)
@@ -306,7 +311,7 @@ int e2e_envelope_unwrap(const enckey *own, const uint8_t *info, size_t info_len,
                 r = enckey_dh(own, encapsulated, encapsulated_len, secret);
                 if (r == -EINVAL)
                         return fail(ret_error, -EBADMSG,
-                                    "parse E2E P-256 ephemeral key: invalid uncompressed P-256 point");
+                                    "parse E2E P-256 ephemeral key: crypto/ecdh: invalid public key");
                 if (r < 0)
                         return fail(ret_error, r, "derive E2E P-256 shared secret: internal error");
                 r = hkdf_sha256(NULL, 0, secret, 32, info, info_len, secret + 32, 32);
@@ -327,7 +332,7 @@ int e2e_envelope_unwrap(const enckey *own, const uint8_t *info, size_t info_len,
                             own->suite);
         }
         if (pt_len != E2E_PAYLOAD_KEY_LEN)
-                return fail(ret_error, -EBADMSG, "E2E unwrapped payload key must be %d bytes",
+                return fail(ret_error, -EMSGSIZE, "E2E unwrapped payload key must be %d bytes",
                             E2E_PAYLOAD_KEY_LEN);
         memcpy(payload_key_out, pt, E2E_PAYLOAD_KEY_LEN);
         return 0;
@@ -786,6 +791,9 @@ int e2e_grant_open(const Webtty__SessionKeyGrant *grant, const enckey *own, e2e_
         r = e2e_envelope_unwrap(own, info, info_len, aad, aad_len, match->encapsulated_key.data,
                                 match->encapsulated_key.len, match->wrapped_key.data, match->wrapped_key.len,
                                 key, ret_error);
+        /* Go prefixes the envelope's own failures, not the length check. */
+        if (r == -EMSGSIZE)
+                return r;
         if (r < 0)
                 return fail_prefix(ret_error, r, "unwrap E2E payload key: ");
         return e2e_session_new(payload_suite, envelope_suite, key, grant->payload_key_id.data,

@@ -12,9 +12,10 @@
  * Error texts: functions that can fail because of peer input take
  * `char **ret_error`; on failure they return a negative errno and, if
  * ret_error is not NULL, set it to a malloc'd text in the Go reference's
- * words (it is NULL after -ENOMEM). The texts never contain key material;
- * texts that quote peer values quote only numbers. On success *ret_error is
- * left NULL. Callers add their own prefix ("failed to resolve session key
+ * words (it is NULL after -ENOMEM). *ret_error must be NULL or a malloc'd
+ * string on entry (it is replaced). The texts never contain key material;
+ * texts about peer input quote only numbers. On success *ret_error is left
+ * as it was. Callers add their own prefix ("failed to resolve session key
  * grant: ", "failed to decrypt stdin payload: ", ...).
  *
  * Randomness: everything random comes from libsodium's randombytes_buf()
@@ -112,8 +113,8 @@ int e2e_envelope_wrap(const enckey *recipient, const uint8_t *info, size_t info_
 /* Unwraps with own's private key (own->suite is the envelope suite) into
  * payload_key_out (E2E_PAYLOAD_KEY_LEN bytes; the caller keeps it in locked
  * memory). Fails with the detail the Go reference puts after
- * "unwrap E2E payload key: ", or with
- * "E2E unwrapped payload key must be 32 bytes". */
+ * "unwrap E2E payload key: " (-EBADMSG, ...), or with -EMSGSIZE and
+ * "E2E unwrapped payload key must be 32 bytes" (which Go does not prefix). */
 int e2e_envelope_unwrap(const enckey *own, const uint8_t *info, size_t info_len, const uint8_t *aad,
                         size_t aad_len, const uint8_t *encapsulated, size_t encapsulated_len,
                         const uint8_t *wrapped, size_t wrapped_len,
@@ -188,15 +189,24 @@ void e2e_grant_free(Webtty__SessionKeyGrant *grant);
 
 /* Checks, in this order, with these texts (the caller prefixes
  * "failed to resolve session key grant: "):
- *   grant present                      "missing E2E session key grant"
- *   suites supported and paired        "unsupported E2E key envelope suite <k>" /
- *                                      "E2E payload suite <p> does not match key envelope suite <k>"
- *   payload_key_id is 16 bytes         "E2E payload key id must be 16 bytes"
- *   own suite = grant's envelope suite "E2E identity suite <a> does not match key envelope suite <b>"
- *   own has a private key              "E2E identity private key must be 32 bytes"
- *   an envelope for own->id (first)    "E2E session key grant does not contain a key envelope for this
- * identity" it unwraps                         "unwrap E2E payload key: <detail>" then returns a session
- * with the grant's suites, key id and key context. */
+ *   1. grant present:
+ *      "missing E2E session key grant"
+ *   2. suites supported and paired:
+ *      "unsupported E2E key envelope suite <k>" /
+ *      "E2E payload suite <p> does not match key envelope suite <k>"
+ *   3. payload_key_id is 16 bytes:
+ *      "E2E payload key id must be 16 bytes"
+ *   4. own suite = the grant's envelope suite:
+ *      "E2E identity suite <a> does not match key envelope suite <b>"
+ *   5. own has its private key:
+ *      "E2E identity private key must be 32 bytes"
+ *   6. an envelope whose recipient_key_id is own->id (the first one):
+ *      "E2E session key grant does not contain a key envelope for this identity"
+ *   7. it unwraps:
+ *      "unwrap E2E payload key: <detail>"
+ *   8. to 32 bytes:
+ *      "E2E unwrapped payload key must be 32 bytes"
+ * then returns a session with the grant's suites, key id and key context. */
 int e2e_grant_open(const Webtty__SessionKeyGrant *grant, const enckey *own, e2e_session **ret_session,
                    char **ret_error);
 

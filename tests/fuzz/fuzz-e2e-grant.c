@@ -68,6 +68,7 @@ static void check_grant_error(const char *err) {
                 "E2E identity private key must be 32 bytes",
                 "E2E session key grant does not contain a key envelope for this identity",
                 "unwrap E2E payload key: ",
+                "E2E unwrapped payload key must be 32 bytes",
         };
 
         CHECK(err);

@@ -62,10 +62,22 @@ typedef struct forge_opts {
 } forge_opts;
 
 static const char *const client_defects[] = {
-        "none",          "bad-signature",         "unknown-key",     "expired",
-        "future",        "long-lifetime",         "wrong-transport", "wrong-nonce",
-        "wrong-session-id", "tampered-grant",     "tampered-grant-signed", "missing-grant",
-        "missing-proof", "replay",                "plaintext-stdin", "bad-payload-tag",
+        "none",
+        "bad-signature",
+        "unknown-key",
+        "expired",
+        "future",
+        "long-lifetime",
+        "wrong-transport",
+        "wrong-nonce",
+        "wrong-session-id",
+        "tampered-grant",
+        "tampered-grant-signed",
+        "missing-grant",
+        "missing-proof",
+        "replay",
+        "plaintext-stdin",
+        "bad-payload-tag",
         "wrong-stream-label",
 };
 
@@ -315,8 +327,8 @@ static int ws_parse(fconn *c, uint8_t **ret, size_t *ret_len) {
         case 0x8:
                 c->ws_code = plen >= 2 ? (payload[0] << 8) | payload[1] : 1005;
                 if (plen > 2)
-                        snprintf(c->ws_reason, sizeof(c->ws_reason), "%.*s", (int) MIN(plen - 2, (size_t) 120),
-                                 (const char *) payload + 2);
+                        snprintf(c->ws_reason, sizeof(c->ws_reason), "%.*s",
+                                 (int) MIN(plen - 2, (size_t) 120), (const char *) payload + 2);
                 (void) ws_send_frame(c, 0x8, payload, MIN(plen, (size_t) 2));
                 fconn_consume(c, h + plen);
                 c->end_how = "wsclose";
@@ -445,7 +457,8 @@ static int read_token(const char *path, char **ret) {
                 return -errno;
         n = fread(buf, 1, sizeof(buf) - 1, f);
         fclose(f);
-        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ' || buf[n - 1] == '\t' || buf[n - 1] == '\r'))
+        while (n > 0 &&
+               (buf[n - 1] == '\n' || buf[n - 1] == ' ' || buf[n - 1] == '\t' || buf[n - 1] == '\r'))
                 n--;
         while (s < n && (buf[s] == ' ' || buf[s] == '\t'))
                 s++;
@@ -712,8 +725,8 @@ static int replace_string(char **s, const char *v) {
  * hello values and transport, and signs it again with signer: the tool's
  * way of producing a proof that is correctly signed but binds something
  * else than what the server will check. */
-static int proof_resign(const endpoint_identity *signer, const Webtty__ServerHello *hello, const Webtty__Open *open,
-                        const char *transport, Webtty__ClientProof *p) {
+static int proof_resign(const endpoint_identity *signer, const Webtty__ServerHello *hello,
+                        const Webtty__Open *open, const char *transport, Webtty__ClientProof *p) {
         const Webtty__EndpointIdentity *sid = hello->server_identity;
         uint8_t grant_hash[AUTH_HASH_LEN], config_hash[AUTH_HASH_LEN], cred_hash[AUTH_HASH_LEN];
         uint8_t hash[AUTH_HASH_LEN];
@@ -870,10 +883,12 @@ static int forge_open(client_ctx *cx, const Webtty__ServerHello *hello, forged_o
                                 r = proof_resign(signer, hello, &f->open, cx->transport, f->proof);
                 } else if (defect_is(o, "wrong-transport"))
                         r = proof_resign(signer, hello, &f->open,
-                                         o->transport_name ? o->transport_name : other_transport(cx->transport),
+                                         o->transport_name ? o->transport_name
+                                                           : other_transport(cx->transport),
                                          f->proof);
                 else if (defect_is(o, "wrong-nonce")) {
-                        memcpy(nonce, hello->session_nonce.data, MIN(sizeof(nonce), hello->session_nonce.len));
+                        memcpy(nonce, hello->session_nonce.data,
+                               MIN(sizeof(nonce), hello->session_nonce.len));
                         nonce[0] ^= 0x01;
                         h.session_nonce.data = nonce;
                         r = proof_resign(signer, &h, &f->open, cx->transport, f->proof);
@@ -922,8 +937,8 @@ static int forge_stdin(const forge_opts *o, e2e_session *s, const uint8_t *pt, s
                 pm.data = &d;
                 return wmsg_pack(&pm, ret, ret_len);
         }
-        r = e2e_seal_data_alloc(s, defect_is(o, "wrong-stream-label") ? E2E_STREAM_STDOUT : E2E_STREAM_STDIN, pt,
-                                n, &sealed, &len);
+        r = e2e_seal_data_alloc(s, defect_is(o, "wrong-stream-label") ? E2E_STREAM_STDOUT : E2E_STREAM_STDIN,
+                                pt, n, &sealed, &len);
         if (r < 0)
                 return r;
         if (!defect_is(o, "wrong-stream-label") && !defect_is(o, "bad-payload-tag")) {
@@ -1030,7 +1045,8 @@ static int client_hello(client_ctx *cx, fconn *c, Webtty__Message **ret_hello, r
         cx->transport = c->ws ? "websocket" : "plain";
         r = fconn_recv_msg(c, cx->o->timeout_ms, &m);
         if (r <= 0) {
-                fprintf(stderr, "wt-forge: no ServerHello: %s\n", r == 0 ? "connection ended" : strerror(-r));
+                fprintf(stderr, "wt-forge: no ServerHello: %s\n",
+                        r == 0 ? "connection ended" : strerror(-r));
                 return r == 0 ? -ECONNRESET : r;
         }
         if (m->payload_case != WEBTTY__MESSAGE__PAYLOAD_SERVER_HELLO) {
@@ -1109,7 +1125,8 @@ static void print_hello(FILE *f, const Webtty__ServerHello *h) {
         for (size_t i = 0; i < h->n_key_envelope_suites; i++)
                 fprintf(f, "%s%d", i ? "," : "", (int) h->key_envelope_suites[i]);
         fprintf(f, "],\"identity_suite\":%d,\"auth_requirement\":%d,\"session_id\":",
-                h->server_identity ? (int) h->server_identity->key_envelope_suite : 0, (int) h->auth_requirement);
+                h->server_identity ? (int) h->server_identity->key_envelope_suite : 0,
+                (int) h->auth_requirement);
         json_str(f, h->session_id);
         fputc('}', f);
 }
@@ -1317,7 +1334,8 @@ static void serve_session(const endpoint_identity *id, fconn *c, const uint8_t n
         rep->proof = strdup("ok");
         if (wmsg_pack_ack(&ack, &len) >= 0)
                 (void) fconn_send(c, ack, len);
-        if (e2e_seal_data_alloc(s, E2E_STREAM_STDOUT, (const uint8_t *) line, sizeof(line) - 1, &sealed, &len) >= 0)
+        if (e2e_seal_data_alloc(s, E2E_STREAM_STDOUT, (const uint8_t *) line, sizeof(line) - 1, &sealed,
+                                &len) >= 0)
                 (void) fconn_send(c, sealed, len);
         if (wmsg_pack_close(0, &close_msg, &len) >= 0)
                 (void) fconn_send(c, close_msg, len);
@@ -1383,7 +1401,8 @@ static int server_main(const forge_opts *o) {
                 if (defect_is(o, "bad-proof"))
                         hello->server_proof->signature.data[hello->server_proof->signature.len - 1] ^= 0x01;
                 else if (defect_is(o, "wrong-signer"))
-                        r = hello_resign(other, hello, "plain"); /* right identity, someone else's signature */
+                        r = hello_resign(other, hello,
+                                         "plain"); /* right identity, someone else's signature */
                 else if (defect_is(o, "downgrade")) {
                         /* One extra (weaker) payload suite, correctly signed. */
                         Webtty__PayloadCipherSuite *ps =
@@ -1470,7 +1489,9 @@ static int parse_args(int argc, char **argv, forge_opts *o) {
 
         if (argc < 2)
                 return -EINVAL;
-        *o = (forge_opts){.mode = argv[1], .timeout_ms = DEFAULT_TIMEOUT_MS, .end_wait_ms = DEFAULT_END_WAIT_MS,
+        *o = (forge_opts){.mode = argv[1],
+                          .timeout_ms = DEFAULT_TIMEOUT_MS,
+                          .end_wait_ms = DEFAULT_END_WAIT_MS,
                           .defect = "none"};
         optind = 2;
         while ((c = getopt_long(argc, argv, "+", longopts, NULL)) >= 0) {
@@ -1521,7 +1542,8 @@ static int parse_args(int argc, char **argv, forge_opts *o) {
                                ? 0
                                : -EINVAL;
         if (strcmp(o->mode, "server") == 0)
-                return o->listen && in_list(o->defect, server_defects, ELEMENTSOF(server_defects)) ? 0 : -EINVAL;
+                return o->listen && in_list(o->defect, server_defects, ELEMENTSOF(server_defects)) ? 0
+                                                                                                   : -EINVAL;
         return -EINVAL;
 }
 

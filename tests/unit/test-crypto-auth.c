@@ -594,6 +594,28 @@ START_TEST(test_server_hello_downgrades) {
         }
         endpoint_done(&srv);
 
+        /* A pinned identity with an unusable suite is a local error. */
+        {
+                _cleanup_(auth_server_hello_freep) Webtty__ServerHello *h = NULL;
+                uint8_t nonce[32];
+
+                endpoint_init(&srv, ENCKEY_SUITE_X25519);
+                pin = pinned_for(&srv);
+                ck_assert_int_eq(auth_server_hello_build(&srv.id, &server_cfg, nonce, &h), 0);
+                pin.key_envelope_suite = 2;
+                err = NULL;
+                ck_assert_int_eq(auth_server_hello_verify(h, &pin, "websocket", &err), -EINVAL);
+                ck_assert_str_eq(err, "unsupported E2E key envelope suite 2");
+                free(err);
+                pin.key_envelope_suite = 0;
+                pin.encryption_public_key_len = 33;
+                err = NULL;
+                ck_assert_int_eq(auth_server_hello_verify(h, &pin, "websocket", &err), -EINVAL);
+                ck_assert_str_eq(err, "unsupported E2E public key length 33");
+                free(err);
+                endpoint_done(&srv);
+        }
+
         expect_hello(m_version, "unsupported WebTTY protocol version 0");
         expect_hello(m_identity_suite,
                      "WebTTY server identity does not use the required key envelope suite");
