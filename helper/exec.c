@@ -343,21 +343,30 @@ static void handle_handshake_message(client *cl, const Webtty__Message *m) {
         }
 }
 
+/* Output is decrypted into one reused buffer (it is written out next anyway);
+ * a message too large for it gets a temporary one. */
 static void write_decrypted(client *cl, int fd, const Webtty__Data *d) {
         _cleanup_free_ char *err = NULL;
-        uint8_t *pt = NULL;
-        size_t n = 0;
+        _cleanup_free_ uint8_t *big = NULL;
+        size_t max = e2e_open_data_max(cl->e2e, d), n = 0;
+        uint8_t *out = cl->sealed_buf;
         int r;
 
-        r = e2e_open_data_alloc(cl->e2e, (e2e_stream) d->type, d, &pt, &n, &err);
+        if (max > sizeof(cl->sealed_buf)) {
+                out = big = malloc(max);
+                if (!out) {
+                        (void) client_fail(cl, "out of memory");
+                        return;
+                }
+        }
+        r = e2e_open_data(cl->e2e, (e2e_stream) d->type, d, out,
+                          max > sizeof(cl->sealed_buf) ? max : sizeof(cl->sealed_buf), &n, &err);
         if (r < 0) {
                 (void) client_fail(cl, "failed to decrypt WebTTY %s payload: %s",
                                    wmsg_data_type_name(d->type), err ? err : strerror(-r));
                 return;
         }
-        write_all_fd(cl, fd, pt, n);
-        sodium_memzero(pt, n);
-        free(pt);
+        write_all_fd(cl, fd, out, n);
 }
 
 static void handle_data(client *cl, const Webtty__Data *d) {

