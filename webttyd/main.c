@@ -70,8 +70,9 @@ int main(int argc, char **argv) {
         /* OpenSSL keeps private key numbers in its secure heap (locked,
          * wiped on free) once there is one; ours live in libsodium's. */
         if (CRYPTO_secure_malloc_init(64 * 1024, 32) != 1)
-                wlog_printf(LOG_WARNING, "OpenSSL secure heap unavailable (RLIMIT_MEMLOCK?); private keys in "
-                                         "OpenSSL objects use ordinary memory");
+                wlog_printf(LOG_WARNING,
+                            "OpenSSL secure heap unavailable (RLIMIT_MEMLOCK?); private keys in "
+                            "OpenSSL objects use ordinary memory");
 
         n_inherited = sd_listen_fds_with_names(1, &fd_names);
         if (n_inherited < 0) {

@@ -17,6 +17,33 @@
  *     Serves one plain connection with a ServerHello broken by D and prints
  *     one JSON line with what the client sent back.
  *
+ * Client defects (the Open, or what follows the Ack):
+ *   none                   a correct session (sends --stdin, then eos; decrypts output)
+ *   bad-signature          last byte of the proof signature flipped
+ *   unknown-key            proof signed by a fresh, unauthorized key
+ *   expired / future       issued -60 s (expires -30 s) / issued +60 s, signed so
+ *   long-lifetime          expires_at = issued_at + 60 s, re-signed
+ *   wrong-transport        transcript over the other transport name (or --transport-name)
+ *   wrong-nonce            transcript over a nonce with one flipped bit
+ *   wrong-session-id       transcript over another session id
+ *   tampered-grant         wrapped key changed after signing (transcript mismatch)
+ *   tampered-grant-signed  wrapped key changed before signing (proof fine, unwrap fails)
+ *   missing-grant          no grant, proof over that Open
+ *   missing-proof          grant, no proof
+ *   replay                 the Open of a completed connection 1 sent again on connection 2
+ *   plaintext-stdin        valid session, then cleartext stdin
+ *   bad-payload-tag        valid session, then stdin with a flipped GCM tag byte
+ *   wrong-stream-label     valid session, then stdin sealed under the "stdout" label
+ * Server defects (the ServerHello):
+ *   none                   correct hello; verifies the proof and grant, then Ack, one
+ *                          sealed stdout line "wt-forge-ok", Close 0
+ *   bad-proof              last byte of the server signature flipped
+ *   wrong-key              hello of another identity (correctly signed by it)
+ *   wrong-signer           the right identity, transcript signed by another key
+ *   no-hello               sends nothing
+ *   downgrade              an extra payload suite (2) in the list, correctly re-signed
+ *   downgrade-auth         auth requirement lowered to NONE after signing
+ *
  * Plain blocking sockets: the length-prefixed plain framing (lpframe.h) and
  * a minimal RFC 6455 client framing are enough for a single scripted
  * exchange. Nothing here is meant for production use. */
