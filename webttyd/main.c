@@ -1,5 +1,6 @@
 /* webttyd: serves WebTTY sessions (see man/webttyd.8). */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -64,6 +65,11 @@ int main(int argc, char **argv) {
                 return r > 0 ? 0 : 1;
         }
         wlog_init("webttyd", cfg.log_level);
+        /* Messages of up to 1 MiB are allocated and freed all the time (queued
+         * WebSocket frames, protobuf copies): keep that memory in the heap
+         * rather than mapping and trimming it per message. */
+        (void) mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+        (void) mallopt(M_TRIM_THRESHOLD, 16 * 1024 * 1024);
         /* No core dumps or ptrace by other processes of our user: the token
          * and private keys live in this process's memory. */
         (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);

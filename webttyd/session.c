@@ -24,10 +24,11 @@
 #include "spawn.h"
 #include "wmsg.h"
 
-/* Output read size: a pipe holds 64 KiB by default, so one read can empty it.
- * Larger chunks mean fewer messages per byte; the bound keeps every message
- * well below the 1 MiB limit. */
-#define OUTPUT_CHUNK (64u * 1024u)
+/* Output read size: the child's output pipes are made 256 KiB large
+ * (spawn.c), so one read can empty one. Larger chunks mean fewer messages,
+ * system calls and AEAD setups per byte; the bound keeps every message
+ * well below the 1 MiB limit peers accept. */
+#define OUTPUT_CHUNK (256u * 1024u)
 /* Stop reading the child when this much output waits for a slow peer, and
  * resume below the low mark: bounded memory whatever the child prints. */
 #define OUTPUT_HIGH_WATER (256u * 1024u)

@@ -937,11 +937,19 @@ static int open_pty(spawn_io *io) {
         return fd_nonblock(io->master);
 }
 
+/* Output pipes hold this much, so a busy child fills fewer, larger reads on
+ * the daemon's side (fewer messages and system calls per byte). A failure is
+ * harmless: the pipe keeps the default 64 KiB (pipe-max-size may be lower). */
+#define SPAWN_OUTPUT_PIPE_SIZE (256 * 1024)
+
 /* Only the parent's ends are non-blocking; the child's stdio blocks. */
 static int open_pipes(spawn_io *io) {
-        for (size_t i = 0; i < 3; i++)
+        for (size_t i = 0; i < 3; i++) {
                 if (pipe2(io->pipes[i], O_CLOEXEC) < 0)
                         return -errno;
+                if (i > 0)
+                        (void) fcntl(io->pipes[i][0], F_SETPIPE_SZ, SPAWN_OUTPUT_PIPE_SIZE);
+        }
         for (size_t i = 0; i < 3; i++) {
                 int r = fd_nonblock(i == 0 ? io->pipes[i][1] : io->pipes[i][0]);
 
