@@ -88,11 +88,8 @@ int main(int argc, char **argv) {
         r = parse_urls(&cfg, n_inherited > 0, &urls, &n_urls);
         if (r >= 0)
                 r = config_validate(&cfg, urls, n_urls, (size_t) n_inherited);
-        if (r >= 0) {
-                r = server_new(&cfg, environ, &srv);
-                if (r < 0)
-                        fprintf(stderr, "webttyd: failed to set up the event loop: %s\n", strerror(-r));
-        }
+        if (r >= 0)
+                r = server_new(&cfg, environ, &srv); /* prints its own reason */
         if (r >= 0)
                 r = listeners_open(srv, urls, n_urls, n_inherited, fd_names);
         if (r >= 0)

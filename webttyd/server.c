@@ -98,7 +98,7 @@ int server_new(webttyd_config *cfg, char **daemon_env, server **ret) {
                 goto fail;
         r = sd_event_default(&s->event);
         if (r < 0)
-                goto fail;
+                goto fail_loop;
         /* sd-event needs SIGCHLD blocked for child sources; TERM/INT become events. */
         sigemptyset(&mask);
         sigaddset(&mask, SIGCHLD);
@@ -106,7 +106,7 @@ int server_new(webttyd_config *cfg, char **daemon_env, server **ret) {
         sigaddset(&mask, SIGINT);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
                 r = -errno;
-                goto fail;
+                goto fail_loop;
         }
         (void) signal(SIGPIPE, SIG_IGN);
         r = sd_event_add_signal(s->event, &s->sigterm, SIGTERM, on_term_signal, s);
@@ -115,10 +115,14 @@ int server_new(webttyd_config *cfg, char **daemon_env, server **ret) {
         if (r >= 0)
                 r = sd_event_set_watchdog(s->event, true);
         if (r < 0)
-                goto fail;
+                goto fail_loop;
         *ret = s;
         return 0;
 fail:
+        server_free(s);
+        return r;
+fail_loop:
+        fprintf(stderr, "webttyd: failed to set up the event loop: %s\n", strerror(-r));
         server_free(s);
         return r;
 }
