@@ -858,6 +858,17 @@ size_t e2e_seal_data_size(const e2e_session *s, e2e_stream stream, size_t len) {
         return s && seal_layout_for(s, stream, len, &l) ? l.total : 0;
 }
 
+size_t e2e_seal_data_prefix(const e2e_session *s, e2e_stream stream, size_t len) {
+        bool suite1;
+        seal_layout l;
+
+        if (!s || !seal_layout_for(s, stream, len, &l))
+                return 0;
+        suite1 = s->payload_suite == E2E_PAYLOAD_SUITE_AES_256_GCM;
+        return 1 + varint_len(l.data_len) + (stream != E2E_STREAM_STDIN ? 2 : 0) + 1 + varint_len(l.ep_len) +
+               1 + varint_len(l.ct_len) + (suite1 ? 0 : E2E_NONCE_LEN);
+}
+
 static bool gcm_aad(EVP_CIPHER_CTX *ctx, const uint8_t *p, size_t n) {
         int outl = 0;
 

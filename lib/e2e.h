@@ -216,13 +216,20 @@ int e2e_grant_open(const Webtty__SessionKeyGrant *grant, const enckey *own, e2e_
  * plaintext on stream (0 if len exceeds UINT32_MAX). */
 size_t e2e_seal_data_size(const e2e_session *s, e2e_stream stream, size_t len);
 
+/* Bytes e2e_seal_data() writes in front of the ciphertext body (0 on a bad
+ * argument). A caller that puts the plaintext at out + this offset gets the
+ * encryption done in place (pt == out + prefix is allowed), which saves a
+ * pass over the data. */
+size_t e2e_seal_data_prefix(const e2e_session *s, e2e_stream stream, size_t len);
+
 /* Hot path: encrypts pt[0..len) with a fresh random nonce and writes the
  * complete serialized
  *   Message{data{type, encrypted_data{ciphertext, plaintext_length,
  *           payload_crypto{payload_suite, payload_key_id, nonce, aad_context}}}}
  * into out (out_size >= e2e_seal_data_size(), else -ENOBUFS), byte-identical
  * to protobuf-c/protobuf-go packing of the same fields. One AES-GCM pass
- * straight into out, no allocation. out must not overlap pt. */
+ * straight into out, no allocation. out must not overlap pt, except exactly
+ * in place: pt == out + e2e_seal_data_prefix(). */
 int e2e_seal_data(e2e_session *s, e2e_stream stream, const uint8_t *pt, size_t len, uint8_t *out,
                   size_t out_size, size_t *ret_len);
 /* The same into a malloc'd buffer. */

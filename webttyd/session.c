@@ -86,7 +86,8 @@ static uint8_t output_buffer[WMSG_DATA_HEADER_MAX + OUTPUT_CHUNK];
  * a peer can send within the message limit... except a huge one, which is
  * refused at seal time with -ENOBUFS. */
 #define SEALED_MARGIN (64u * 1024u)
-static uint8_t sealed_buffer[OUTPUT_CHUNK + SEALED_MARGIN];
+#define SEAL_HEADROOM 64u /* >= e2e_seal_data_prefix() for any chunk */
+static uint8_t sealed_buffer[SEAL_HEADROOM + OUTPUT_CHUNK + SEALED_MARGIN];
 
 static void session_free(session *se);
 static void session_fail(session *se, const char *reason_code, const char *fmt, ...) _printf_(3, 4);
@@ -349,7 +350,8 @@ static int on_output(sd_event_source *s, int fd, uint32_t revents, void *userdat
         int idx = output_index(se, s);
         Webtty__Data__Type type =
                 idx == OUT_STDERR ? WEBTTY__DATA__TYPE__TYPE_STDERR : WEBTTY__DATA__TYPE__TYPE_STDOUT;
-        uint8_t *payload = output_buffer + WMSG_DATA_HEADER_MAX;
+        /* Under E2E the chunk is read where its ciphertext goes and sealed in place. */
+        uint8_t *payload = se->e2e ? sealed_buffer + SEAL_HEADROOM : output_buffer + WMSG_DATA_HEADER_MAX;
         ssize_t n;
         size_t h;
 
@@ -364,14 +366,19 @@ static int on_output(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 size_t sealed;
                 /* The cleartext stays in the reused read buffer until the next
                  * read overwrites it: the daemon saw it anyway. */
-                int r = e2e_seal_data(se->e2e, (e2e_stream) type, payload, (size_t) n, sealed_buffer,
-                                      sizeof(sealed_buffer), &sealed);
+                size_t pre = e2e_seal_data_prefix(se->e2e, (e2e_stream) type, (size_t) n);
+                uint8_t *out = payload - pre;
+                int r = pre > 0 && pre <= SEAL_HEADROOM
+                                ? e2e_seal_data(se->e2e, (e2e_stream) type, payload, (size_t) n, out,
+                                                sizeof(sealed_buffer) - (size_t) (out - sealed_buffer),
+                                                &sealed)
+                                : -EINVAL;
                 if (r < 0) {
                         session_fail(se, "e2e_configuration_error", "failed to encrypt %s payload: %s",
                                      e2e_stream_name((e2e_stream) type), strerror(-r));
                         return 0;
                 }
-                if (wt_conn_send(se->conn, sealed_buffer, sealed) < 0)
+                if (wt_conn_send(se->conn, out, sealed) < 0)
                         return 0;
         } else {
                 h = wmsg_data_header(payload, type, (size_t) n);

@@ -789,6 +789,18 @@ static void check_encoding(uint32_t suite, size_t kc_len, e2e_stream stream, siz
         ck_assert_int_eq(e2e_session_new(suite, suite, key, kid, kc, kc_len, &s), 0);
         e2e_session_set_rng(s, &rng);
         ck_assert_int_eq(e2e_seal_data_alloc(s, stream, pt, len, &buf, &n), 0);
+        /* Sealing in place (plaintext already at out + prefix) gives the same bytes. */
+        {
+                size_t pre = e2e_seal_data_prefix(s, stream, len), n2 = 0;
+                _cleanup_free_ uint8_t *inplace = malloc(n);
+
+                ck_assert_uint_gt(pre, 0);
+                ck_assert_ptr_nonnull(inplace);
+                memcpy(inplace + pre, pt, len);
+                ck_assert_int_eq(e2e_seal_data(s, stream, inplace + pre, len, inplace, n, &n2), 0);
+                ck_assert_uint_eq(n2, n);
+                ck_assert_int_eq(memcmp(inplace, buf, n), 0);
+        }
         m = unpack(buf, n);
         /* protobuf-c writes the same Message to the same bytes. */
         ck_assert_int_eq(wmsg_pack(m, &repacked, &rlen), 0);
