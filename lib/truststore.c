@@ -130,6 +130,69 @@ static int check_entry(json_object *e, const char *go_field, const char *go_type
                 }                                                                                           \
         } while (0)
 
+/* ---- the two JSON stores share loading and read-modify-write ----------- */
+
+typedef struct store_type {
+        const char *label;      /* names the file in safefile's refusals */
+        const char *tmp_prefix; /* temp file pattern (host spec 0.2) */
+        const char *what;       /* "known WebTTY server keys", for encode errors */
+        size_t size;            /* sizeof the document struct (an empty one is zeroed) */
+        int (*parse)(const void *data, size_t len, const char *path, void **ret, char **ret_error);
+        int (*format)(const void *doc, char **ret, size_t *ret_len);
+        void (*free)(void *doc);
+        void (*sort)(void *doc);
+} store_type;
+
+typedef int (*store_update_fn)(void *doc, void *userdata, char **ret_error);
+
+static int store_load(const store_type *t, const char *path, void **ret, char **ret_error) {
+        uint8_t *data = NULL;
+        size_t len = 0;
+        int r;
+
+        r = safefile_read(path, t->label, &data, &len, ret_error);
+        if (r < 0)
+                return r;
+        r = t->parse(data, len, path, ret, ret_error);
+        safefile_buffer_free(data, len);
+        return r;
+}
+
+/* Under the file's lock: read (a missing file is an empty store), apply fn,
+ * sort by name, write back through the safe writer. */
+static int store_update(const store_type *t, const char *path, store_update_fn fn, void *userdata,
+                        char **ret_error) {
+        _cleanup_(safefile_lock_releasep) safefile_lock *l = NULL;
+        _cleanup_free_ char *text = NULL;
+        void *doc = NULL;
+        uint8_t *data = NULL;
+        size_t len = 0;
+        int r;
+
+        r = safefile_lock_acquire(path, &l, ret_error);
+        if (r < 0)
+                return r;
+        r = safefile_lock_read(l, t->label, &data, &len, ret_error);
+        if (r >= 0) {
+                r = t->parse(data, len, path, &doc, ret_error);
+                safefile_buffer_free(data, len);
+        } else if (r == -ENOENT)
+                r = (doc = calloc(1, t->size)) ? 0 : oom(ret_error);
+        if (r >= 0)
+                r = fn(doc, userdata, ret_error);
+        if (r >= 0) {
+                t->sort(doc);
+                r = t->format(doc, &text, &len);
+                if (r < 0)
+                        r = errmsg_set(ret_error, r, "encode %s: %s", t->what, strerror(-r));
+        }
+        if (r >= 0)
+                r = safefile_lock_replace(l, t->tmp_prefix, text, len, ret_error);
+        if (doc)
+                t->free(doc);
+        return r;
+}
+
 /* ---- known servers ------------------------------------------------------ */
 
 void known_server_clear(known_server *e) {
@@ -415,54 +478,38 @@ int known_servers_format(const known_servers *ks, char **ret, size_t *ret_len) {
         return jsondoc_format(o, false, ret, ret_len);
 }
 
-int known_servers_load(const char *path, known_servers **ret, char **ret_error) {
-        uint8_t *data = NULL;
-        size_t len = 0;
-        int r;
+/* The generic store operations (store_load, store_update) for this document. */
+static int ks_parse(const void *data, size_t len, const char *path, void **ret, char **ret_error) {
+        return known_servers_parse(data, len, path, (known_servers **) ret, ret_error);
+}
+static int ks_format(const void *doc, char **ret, size_t *ret_len) {
+        return known_servers_format(doc, ret, ret_len);
+}
+static void ks_free(void *doc) {
+        known_servers_free(doc);
+}
+static void ks_sort(void *doc) {
+        known_servers *ks = doc;
+        SORT_BY_NAME(known_server, ks->entries, ks->n);
+}
+static const store_type known_servers_store = {
+        .label = KNOWN_SERVERS_LABEL,
+        .tmp_prefix = KNOWN_SERVERS_TMP_PREFIX,
+        .what = "known WebTTY server keys",
+        .size = sizeof(known_servers),
+        .parse = ks_parse,
+        .format = ks_format,
+        .free = ks_free,
+        .sort = ks_sort,
+};
 
-        r = safefile_read(path, KNOWN_SERVERS_LABEL, &data, &len, ret_error);
-        if (r < 0)
-                return r;
-        r = known_servers_parse(data, len, path, ret, ret_error);
-        safefile_buffer_free(data, len);
-        return r;
+int known_servers_load(const char *path, known_servers **ret, char **ret_error) {
+        return store_load(&known_servers_store, path, (void **) ret, ret_error);
 }
 
-typedef int (*known_servers_update_fn)(known_servers *ks, void *userdata, char **ret_error);
-
 /* Read-modify-write under the lock (Go UpdateKnownServerKeysFile). */
-static int known_servers_update(const char *path, known_servers_update_fn fn, void *userdata,
-                                char **ret_error) {
-        _cleanup_(safefile_lock_releasep) safefile_lock *l = NULL;
-        _cleanup_(known_servers_freep) known_servers *ks = NULL;
-        _cleanup_free_ char *text = NULL;
-        uint8_t *data = NULL;
-        size_t len = 0;
-        int r;
-
-        r = safefile_lock_acquire(path, &l, ret_error);
-        if (r < 0)
-                return r;
-        r = safefile_lock_read(l, KNOWN_SERVERS_LABEL, &data, &len, ret_error);
-        if (r >= 0) {
-                r = known_servers_parse(data, len, path, &ks, ret_error);
-                safefile_buffer_free(data, len);
-                if (r < 0)
-                        return r;
-        } else if (r == -ENOENT) {
-                ks = calloc(1, sizeof(*ks));
-                if (!ks)
-                        return oom(ret_error);
-        } else
-                return r;
-        r = fn(ks, userdata, ret_error);
-        if (r < 0)
-                return r;
-        SORT_BY_NAME(known_server, ks->entries, ks->n);
-        r = known_servers_format(ks, &text, &len);
-        if (r < 0)
-                return errmsg_set(ret_error, r, "encode known WebTTY server keys: %s", strerror(-r));
-        return safefile_lock_replace(l, KNOWN_SERVERS_TMP_PREFIX, text, len, ret_error);
+static int known_servers_update(const char *path, store_update_fn fn, void *userdata, char **ret_error) {
+        return store_update(&known_servers_store, path, fn, userdata, ret_error);
 }
 
 typedef struct known_server_change {
@@ -473,7 +520,8 @@ typedef struct known_server_change {
         known_server *ret_entry;
 } known_server_change;
 
-static int do_add_known_server(known_servers *ks, void *userdata, char **ret_error) {
+static int do_add_known_server(void *doc, void *userdata, char **ret_error) {
+        known_servers *ks = doc;
         known_server_change *c = userdata;
         known_server e = {.key = *c->key};
         size_t i;
@@ -534,7 +582,8 @@ static int not_found(char **ret_error, const char *what, const char *name) {
         return errmsg_set(ret_error, -ENOENT, "%s %s was not found", what, q ? q : "\"\"");
 }
 
-static int do_remove_known_server(known_servers *ks, void *userdata, char **ret_error) {
+static int do_remove_known_server(void *doc, void *userdata, char **ret_error) {
+        known_servers *ks = doc;
         const char *name = userdata;
         size_t w = 0;
 
@@ -559,7 +608,8 @@ int known_servers_remove(const char *path, const char *name, char **ret_error) {
         return known_servers_update(path, do_remove_known_server, n, ret_error);
 }
 
-static int do_set_identity(known_servers *ks, void *userdata, char **ret_error) {
+static int do_set_identity(void *doc, void *userdata, char **ret_error) {
+        known_servers *ks = doc;
         known_server_change *c = userdata;
 
         for (size_t i = 0; i < ks->n; i++) {
@@ -766,53 +816,37 @@ int authorized_clients_format(const authorized_clients *ac, char **ret, size_t *
         return jsondoc_format(o, false, ret, ret_len);
 }
 
-int authorized_clients_load(const char *path, authorized_clients **ret, char **ret_error) {
-        uint8_t *data = NULL;
-        size_t len = 0;
-        int r;
+static int ac_parse(const void *data, size_t len, const char *path, void **ret, char **ret_error) {
+        return authorized_clients_parse(data, len, path, (authorized_clients **) ret, ret_error);
+}
+static int ac_format(const void *doc, char **ret, size_t *ret_len) {
+        return authorized_clients_format(doc, ret, ret_len);
+}
+static void ac_free(void *doc) {
+        authorized_clients_free(doc);
+}
+static void ac_sort(void *doc) {
+        authorized_clients *ac = doc;
+        SORT_BY_NAME(authorized_client, ac->entries, ac->n);
+}
+static const store_type authorized_clients_store = {
+        .label = AUTHORIZED_CLIENTS_LABEL,
+        .tmp_prefix = AUTHORIZED_CLIENTS_TMP_PREFIX,
+        .what = "authorized WebTTY client keys",
+        .size = sizeof(authorized_clients),
+        .parse = ac_parse,
+        .format = ac_format,
+        .free = ac_free,
+        .sort = ac_sort,
+};
 
-        r = safefile_read(path, AUTHORIZED_CLIENTS_LABEL, &data, &len, ret_error);
-        if (r < 0)
-                return r;
-        r = authorized_clients_parse(data, len, path, ret, ret_error);
-        safefile_buffer_free(data, len);
-        return r;
+int authorized_clients_load(const char *path, authorized_clients **ret, char **ret_error) {
+        return store_load(&authorized_clients_store, path, (void **) ret, ret_error);
 }
 
-typedef int (*authorized_clients_update_fn)(authorized_clients *ac, void *userdata, char **ret_error);
-
-static int authorized_clients_update(const char *path, authorized_clients_update_fn fn, void *userdata,
+static int authorized_clients_update(const char *path, store_update_fn fn, void *userdata,
                                      char **ret_error) {
-        _cleanup_(safefile_lock_releasep) safefile_lock *l = NULL;
-        _cleanup_(authorized_clients_freep) authorized_clients *ac = NULL;
-        _cleanup_free_ char *text = NULL;
-        uint8_t *data = NULL;
-        size_t len = 0;
-        int r;
-
-        r = safefile_lock_acquire(path, &l, ret_error);
-        if (r < 0)
-                return r;
-        r = safefile_lock_read(l, AUTHORIZED_CLIENTS_LABEL, &data, &len, ret_error);
-        if (r >= 0) {
-                r = authorized_clients_parse(data, len, path, &ac, ret_error);
-                safefile_buffer_free(data, len);
-                if (r < 0)
-                        return r;
-        } else if (r == -ENOENT) {
-                ac = calloc(1, sizeof(*ac));
-                if (!ac)
-                        return oom(ret_error);
-        } else
-                return r;
-        r = fn(ac, userdata, ret_error);
-        if (r < 0)
-                return r;
-        SORT_BY_NAME(authorized_client, ac->entries, ac->n);
-        r = authorized_clients_format(ac, &text, &len);
-        if (r < 0)
-                return errmsg_set(ret_error, r, "encode authorized WebTTY client keys: %s", strerror(-r));
-        return safefile_lock_replace(l, AUTHORIZED_CLIENTS_TMP_PREFIX, text, len, ret_error);
+        return store_update(&authorized_clients_store, path, fn, userdata, ret_error);
 }
 
 typedef struct authorized_client_change {
@@ -820,7 +854,8 @@ typedef struct authorized_client_change {
         authorized_client *ret_entry;
 } authorized_client_change;
 
-static int do_add_authorized_client(authorized_clients *ac, void *userdata, char **ret_error) {
+static int do_add_authorized_client(void *doc, void *userdata, char **ret_error) {
+        authorized_clients *ac = doc;
         authorized_client_change *c = userdata;
         size_t i;
 
@@ -868,7 +903,8 @@ int authorized_clients_add(const char *path, const char *name, const char *key, 
         return r;
 }
 
-static int do_remove_authorized_client(authorized_clients *ac, void *userdata, char **ret_error) {
+static int do_remove_authorized_client(void *doc, void *userdata, char **ret_error) {
+        authorized_clients *ac = doc;
         const char *name = userdata;
         size_t w = 0;
 
