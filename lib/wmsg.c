@@ -81,6 +81,172 @@ void wmsg_free(Webtty__Message *m) {
                 webtty__message__free_unpacked(m, NULL);
 }
 
+/* ---- zero-copy Data view ---------------------------------------------- */
+
+typedef struct cursor {
+        const uint8_t *p, *end;
+} cursor;
+
+/* Reads a varint of at most 10 bytes; false when truncated or too long. */
+static bool get_varint(cursor *c, uint64_t *ret) {
+        uint64_t v = 0;
+
+        for (unsigned shift = 0; shift < 70 && c->p < c->end; shift += 7) {
+                uint8_t b = *c->p++;
+                if (shift == 63 && b > 1)
+                        return false;
+                v |= (uint64_t) (b & 0x7f) << shift;
+                if (!(b & 0x80)) {
+                        *ret = v;
+                        return true;
+                }
+        }
+        return false;
+}
+
+/* A length-delimited field's body, by subtraction so no length overflows. */
+static bool get_bytes(cursor *c, cursor *body) {
+        uint64_t n;
+
+        if (!get_varint(c, &n) || n > (uint64_t) (c->end - c->p))
+                return false;
+        body->p = c->p;
+        body->end = c->p + n;
+        c->p += n;
+        return true;
+}
+
+/* Field number and wire type of the next tag; false at a malformed tag. */
+static bool get_tag(cursor *c, uint32_t *field, unsigned *wire) {
+        uint64_t t;
+
+        if (!get_varint(c, &t) || (t >> 3) == 0 || (t >> 3) > UINT32_MAX)
+                return false;
+        *field = (uint32_t) (t >> 3);
+        *wire = (unsigned) (t & 7);
+        return true;
+}
+
+/* Marks field f (1..31) seen; false if it was already (repeated field). */
+static bool first_time(uint32_t *seen, uint32_t f) {
+        if (*seen & (1u << f))
+                return false;
+        *seen |= 1u << f;
+        return true;
+}
+
+/* An enum or uint32 varint protobuf-c would store unchanged. */
+static bool get_u32(cursor *c, uint32_t *ret) {
+        uint64_t v;
+
+        if (!get_varint(c, &v) || v > INT32_MAX)
+                return false;
+        *ret = (uint32_t) v;
+        return true;
+}
+
+static void set_bytes(ProtobufCBinaryData *b, const cursor *body) {
+        b->data = (uint8_t *) body->p;
+        b->len = (size_t) (body->end - body->p);
+}
+
+static bool view_crypto(cursor c, Webtty__PayloadCrypto *pc) {
+        uint32_t seen = 0, f, u;
+        unsigned w;
+        cursor b;
+
+        while (c.p < c.end) {
+                if (!get_tag(&c, &f, &w) || f > 4 || !first_time(&seen, f))
+                        return false;
+                if (f == 1 && w == 0 && get_u32(&c, &u))
+                        pc->payload_suite = (Webtty__PayloadCipherSuite) u;
+                else if (f != 1 && w == 2 && get_bytes(&c, &b))
+                        set_bytes(f == 2 ? &pc->payload_key_id : f == 3 ? &pc->nonce : &pc->aad_context, &b);
+                else
+                        return false;
+        }
+        return true;
+}
+
+static bool view_encrypted(cursor c, wmsg_data_view *v) {
+        uint32_t seen = 0, f;
+        unsigned w;
+        cursor b;
+
+        while (c.p < c.end) {
+                if (!get_tag(&c, &f, &w) || (f != 1 && f != 2 && f != 4) || !first_time(&seen, f))
+                        return false;
+                if (f == 2) {
+                        uint64_t n;
+                        if (w != 0 || !get_varint(&c, &n) || n > UINT32_MAX)
+                                return false;
+                        v->encrypted.plaintext_length = (uint32_t) n;
+                        continue;
+                }
+                if (w != 2 || !get_bytes(&c, &b))
+                        return false;
+                if (f == 1)
+                        set_bytes(&v->encrypted.ciphertext, &b);
+                else {
+                        v->encrypted.payload_crypto = &v->crypto;
+                        if (!view_crypto(b, &v->crypto))
+                                return false;
+                }
+        }
+        return true;
+}
+
+static bool view_data(cursor c, wmsg_data_view *v) {
+        uint32_t seen = 0, f, u;
+        unsigned w;
+        cursor b;
+
+        while (c.p < c.end) {
+                if (!get_tag(&c, &f, &w) || f > 4 || !first_time(&seen, f))
+                        return false;
+                if (f == 1) {
+                        if (w != 0 || !get_u32(&c, &u))
+                                return false;
+                        v->data.type = (Webtty__Data__Type) u;
+                        continue;
+                }
+                /* One payload member only: protobuf's last-one-wins is left to protobuf-c. */
+                if (w != 2 || !get_bytes(&c, &b) || v->data.payload_case != WEBTTY__DATA__PAYLOAD__NOT_SET)
+                        return false;
+                if (f == 2) {
+                        v->data.payload_case = WEBTTY__DATA__PAYLOAD_DATA;
+                        set_bytes(&v->data.data, &b);
+                } else if (f == 3) {
+                        if (b.p != b.end) /* an EndOfStream with content: unusual */
+                                return false;
+                        v->data.payload_case = WEBTTY__DATA__PAYLOAD_EOS;
+                        v->data.eos = &v->eos;
+                } else {
+                        v->data.payload_case = WEBTTY__DATA__PAYLOAD_ENCRYPTED_DATA;
+                        v->data.encrypted_data = &v->encrypted;
+                        if (!view_encrypted(b, v))
+                                return false;
+                }
+        }
+        return true;
+}
+
+int wmsg_data_view_parse(const uint8_t *buf, size_t len, wmsg_data_view *v) {
+        cursor c = {buf, buf + len}, body;
+        uint32_t f;
+        unsigned w;
+
+        *v = (wmsg_data_view){
+                .data = WEBTTY__DATA__INIT,
+                .eos = WEBTTY__END_OF_STREAM__INIT,
+                .encrypted = WEBTTY__ENCRYPTED_PAYLOAD__INIT,
+                .crypto = WEBTTY__PAYLOAD_CRYPTO__INIT,
+        };
+        if (!buf || !get_tag(&c, &f, &w) || f != 5 || w != 2 || !get_bytes(&c, &body) || c.p != c.end)
+                return 0;
+        return view_data(body, v) ? 1 : 0;
+}
+
 static size_t varint_size(uint64_t v) {
         size_t n = 1;
         while (v >= 0x80) {

@@ -27,6 +27,25 @@ void wmsg_free(Webtty__Message *m);
  * (at most WMSG_DATA_HEADER_MAX); the message is end-ret .. end+len. */
 size_t wmsg_data_header(uint8_t *end, Webtty__Data__Type type, size_t len);
 
+/* A Message that is exactly one Data, decoded without copying: the byte
+ * fields point into the input buffer (valid while it is). The hot path of
+ * both ends (output, stdin) uses it instead of protobuf-c, which copies every
+ * payload. */
+typedef struct wmsg_data_view {
+        Webtty__Data data; /* what to hand on; the pointers below are its sub-messages */
+        Webtty__EndOfStream eos;
+        Webtty__EncryptedPayload encrypted;
+        Webtty__PayloadCrypto crypto;
+} wmsg_data_view;
+
+/* Returns 1 when buf is Message{data} in the plain form senders produce: each
+ * field at most once, at most one payload member, no unknown fields, every
+ * length inside the buffer. Returns 0 for anything else (another message,
+ * or a valid but unusual encoding), and the caller parses with wmsg_unpack(),
+ * which also reports malformed input: the view never accepts what protobuf-c
+ * would refuse, nor gives a different reading. */
+int wmsg_data_view_parse(const uint8_t *buf, size_t len, wmsg_data_view *v);
+
 /* Convenience builders; each returns 0 or -ENOMEM with a malloc'd buffer. */
 int wmsg_pack_ack(uint8_t **ret, size_t *ret_len);
 int wmsg_pack_heartbeat(uint8_t **ret, size_t *ret_len);

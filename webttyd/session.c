@@ -791,8 +791,15 @@ static void on_conn_message(wt_conn *c, const uint8_t *buf, size_t len, void *us
         char err[128];
         Webtty__Message *m;
 
+        wmsg_data_view view;
+
         if (se->phase == PHASE_CLOSING)
                 return;
+        /* Stdin, the hot path, without protobuf-c's copy of the payload. */
+        if (wmsg_data_view_parse(buf, len, &view) == 1) {
+                handle_data(se, &view.data);
+                return;
+        }
         m = wmsg_unpack(buf, len, err, sizeof(err));
         if (!m) {
                 session_fail(se, NULL, "%s", err);

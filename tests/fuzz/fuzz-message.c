@@ -251,17 +251,53 @@ static void touch_message(const Webtty__Message *m) {
         }
 }
 
+static bool same_bytes(const ProtobufCBinaryData *a, const ProtobufCBinaryData *b) {
+        return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+}
+
+/* The zero-copy Data view must read exactly what protobuf-c reads. */
+static void check_view(const Webtty__Message *m, const wmsg_data_view *v) {
+        const Webtty__Data *d;
+
+        CHECK(m && m->payload_case == WEBTTY__MESSAGE__PAYLOAD_DATA && m->data);
+        d = m->data;
+        CHECK(d->type == v->data.type);
+        CHECK(d->payload_case == v->data.payload_case);
+        if (d->payload_case == WEBTTY__DATA__PAYLOAD_DATA)
+                CHECK(same_bytes(&d->data, &v->data.data));
+        if (d->payload_case == WEBTTY__DATA__PAYLOAD_ENCRYPTED_DATA) {
+                const Webtty__EncryptedPayload *e = d->encrypted_data, *ve = v->data.encrypted_data;
+                CHECK(e && ve);
+                CHECK(same_bytes(&e->ciphertext, &ve->ciphertext));
+                CHECK(e->plaintext_length == ve->plaintext_length);
+                CHECK(!e->payload_crypto == !ve->payload_crypto);
+                if (e->payload_crypto) {
+                        CHECK(e->payload_crypto->payload_suite == ve->payload_crypto->payload_suite);
+                        CHECK(same_bytes(&e->payload_crypto->payload_key_id,
+                                         &ve->payload_crypto->payload_key_id));
+                        CHECK(same_bytes(&e->payload_crypto->nonce, &ve->payload_crypto->nonce));
+                        CHECK(same_bytes(&e->payload_crypto->aad_context, &ve->payload_crypto->aad_context));
+                }
+        }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_(wmsg_freep) Webtty__Message *m = NULL, *again = NULL;
         _cleanup_free_ uint8_t *packed = NULL, *packed2 = NULL;
         size_t plen, plen2;
         char err[256];
+        wmsg_data_view view;
+        int viewed;
 
         if (size > FUZZ_MAX_INPUT)
                 return 0;
 
         err[0] = '\0';
+        viewed = wmsg_data_view_parse(data, size, &view);
+        CHECK(viewed == 0 || viewed == 1);
         m = wmsg_unpack(data, size, err, sizeof(err));
+        if (viewed)
+                check_view(m, &view);
         if (!m) {
                 CHECK(strncmp(err, UNMARSHAL_PREFIX, strlen(UNMARSHAL_PREFIX)) == 0);
                 return 0;

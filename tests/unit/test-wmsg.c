@@ -700,6 +700,87 @@ START_TEST(test_names) {
 }
 END_TEST
 
+/* ---- zero-copy Data view ------------------------------------------------- */
+
+static int view_hex(const char *hex, wmsg_data_view *v, uint8_t **keep) {
+        size_t n = 0;
+        *keep = unhex(hex, &n);
+        return wmsg_data_view_parse(*keep, n, v);
+}
+
+/* Message{data{STDOUT, encrypted{ciphertext "ab", plaintext_length 2,
+ * crypto{suite 1, key id "k", then the caller's two fields}}}}. */
+#define ENC_PREFIX                                                                                          \
+        "2a17"                                                                                              \
+        "0801"                                                                                              \
+        "2213"                                                                                              \
+        "0a026162"                                                                                          \
+        "1002"                                                                                              \
+        "220b"                                                                                              \
+        "0801"                                                                                              \
+        "12016b"
+
+START_TEST(test_data_view) {
+        wmsg_data_view v;
+        uint8_t *b = NULL;
+
+        /* Appendix B: Data{STDOUT, "hi"} -- pointing into the buffer, no copy. */
+        ck_assert_int_eq(view_hex("2a06080112026869", &v, &b), 1);
+        ck_assert_int_eq(v.data.type, WEBTTY__DATA__TYPE__TYPE_STDOUT);
+        ck_assert_int_eq(v.data.payload_case, WEBTTY__DATA__PAYLOAD_DATA);
+        ck_assert_uint_eq(v.data.data.len, 2);
+        ck_assert_ptr_eq(v.data.data.data, b + 6);
+        free(b);
+        /* Data{STDIN, eos} and Data{STDERR, eos}. */
+        ck_assert_int_eq(view_hex("2a021a00", &v, &b), 1);
+        ck_assert_int_eq(v.data.type, WEBTTY__DATA__TYPE__TYPE_STDIN);
+        ck_assert_int_eq(v.data.payload_case, WEBTTY__DATA__PAYLOAD_EOS);
+        free(b);
+        ck_assert_int_eq(view_hex("2a0408021a00", &v, &b), 1);
+        ck_assert_int_eq(v.data.type, WEBTTY__DATA__TYPE__TYPE_STDERR);
+        free(b);
+        /* Encrypted: ciphertext "ab", plaintext_length 2, crypto{suite 1, key id "k", nonce "n", aad "c"}.
+         */
+        ck_assert_int_eq(view_hex(ENC_PREFIX "12016e"
+                                             "220163",
+                                  &v, &b),
+                         0);
+        free(b); /* a repeated key id field: left to protobuf-c */
+        ck_assert_int_eq(view_hex(ENC_PREFIX "1a016e"
+                                             "220163",
+                                  &v, &b),
+                         1);
+        ck_assert_int_eq(v.data.payload_case, WEBTTY__DATA__PAYLOAD_ENCRYPTED_DATA);
+        ck_assert_uint_eq(v.data.encrypted_data->ciphertext.len, 2);
+        ck_assert_uint_eq(v.data.encrypted_data->plaintext_length, 2);
+        ck_assert_int_eq(v.data.encrypted_data->payload_crypto->payload_suite, 1);
+        ck_assert_uint_eq(v.data.encrypted_data->payload_crypto->aad_context.len, 1);
+        free(b);
+        /* Not a plain Data: other messages, two payloads, unknown field, truncated, trailing bytes. */
+        ck_assert_int_eq(view_hex("1200", &v, &b), 0);
+        free(b);
+        ck_assert_int_eq(view_hex("2a0612026869"
+                                  "1a00",
+                                  &v, &b),
+                         0);
+        free(b);
+        ck_assert_int_eq(view_hex("2a084001"
+                                  "12026869"
+                                  "00",
+                                  &v, &b),
+                         0);
+        free(b);
+        ck_assert_int_eq(view_hex("2a0608011202", &v, &b), 0);
+        free(b);
+        ck_assert_int_eq(view_hex("2a06080112026869"
+                                  "00",
+                                  &v, &b),
+                         0);
+        free(b);
+        ck_assert_int_eq(wmsg_data_view_parse(NULL, 0, &v), 0);
+}
+END_TEST
+
 static Suite *wmsg_suite(void) {
         Suite *s = suite_create("wmsg");
         TCase *tc = tcase_create("appendix-b");
@@ -726,6 +807,7 @@ static Suite *wmsg_suite(void) {
         tcase_add_test(tc, test_oneof_last_wins);
         tcase_add_test(tc, test_pack_round_trip_eos_and_resize);
         tcase_add_test(tc, test_names);
+        tcase_add_test(tc, test_data_view);
         suite_add_tcase(s, tc);
         return s;
 }
