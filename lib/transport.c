@@ -60,8 +60,11 @@ struct wt_conn {
         size_t low_watermark;
         bool want_writable;
         bool read_paused;
-        bool closing; /* close handshake started by us */
-        bool ended;   /* reading is over; on_end pending or delivered */
+        bool closing;       /* close handshake started by us */
+        bool close_pending; /* WebSocket close frame waiting for the data queue to drain */
+        uint16_t close_code;
+        char close_reason[123]; /* a close frame has room for 123 bytes of reason */
+        bool ended;             /* reading is over; on_end pending or delivered */
         bool end_notified;
         bool read_eof; /* WebSocket recv callback saw EOF/error */
         int read_errno;
@@ -221,6 +224,16 @@ static int plain_sendv(wt_conn *c, const struct iovec *iov, size_t n) {
 static int ws_flush(wt_conn *c) {
         if (wslay_event_want_write(c->ws) && wslay_event_send(c->ws) < 0)
                 return c->read_errno ? -c->read_errno : -EPIPE;
+        /* Our close frame goes out only after every message queued before it:
+         * wslay sends control frames ahead of data and stops writing after a
+         * close, which would drop the end of the output, eos and Close. */
+        if (c->close_pending && !wslay_event_want_write(c->ws)) {
+                c->close_pending = false;
+                (void) wslay_event_queue_close(c->ws, c->close_code, (const uint8_t *) c->close_reason,
+                                               strlen(c->close_reason));
+                if (wslay_event_send(c->ws) < 0)
+                        return c->read_errno ? -c->read_errno : -EPIPE;
+        }
         return 0;
 }
 
@@ -553,7 +566,8 @@ static bool conn_wants_write(const wt_conn *c) {
         if (c->fd < 0)
                 return false;
         if (is_ws(c))
-                return c->ws && wslay_event_want_write(c->ws) && wslay_event_get_write_enabled(c->ws);
+                return c->ws && (wslay_event_want_write(c->ws) || c->close_pending) &&
+                       wslay_event_get_write_enabled(c->ws);
         return c->tx_head != NULL;
 }
 
@@ -678,8 +692,9 @@ int wt_conn_close(wt_conn *c, uint16_t code, const char *reason) {
                 return 0;
         c->closing = true;
         if (is_ws(c) && !wslay_event_get_close_sent(c->ws)) {
-                size_t rl = reason ? MIN(strlen(reason), 122u) : 0;
-                (void) wslay_event_queue_close(c->ws, code, (const uint8_t *) reason, rl);
+                c->close_pending = true;
+                c->close_code = code;
+                snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason ? reason : "");
                 r = ws_flush(c);
         } else if (!is_ws(c))
                 r = plain_flush(c);

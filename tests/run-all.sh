@@ -46,7 +46,7 @@ make -j"$jobs" >/dev/null
 cd "$top"
 
 step "make distcheck"
-cd build/ci && make -j"$jobs" distcheck >/dev/null && cd "$top"
+(cd build/ci && make -j"$jobs" distcheck >/dev/null)
 
 step "clang-format"
 tests/check-format.sh

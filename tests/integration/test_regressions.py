@@ -47,3 +47,28 @@ def test_exec_failure_reported_after_async_start(daemon):
     m = c.recv(5)
     assert m.kind == "error", m
     assert m.msg.startswith("chdir /nonexistent-dir-xyz: no such file or directory"), m.msg
+
+
+def test_ws_close_frame_waits_for_queued_output(daemon):
+    """The child finishes while output is still queued for a slow client: the rest of
+    the output, eos and Close must arrive, and only then the close frame. (wslay sends
+    control frames ahead of queued data; the close frame used to overtake the output.)"""
+    c = daemon.connect("ws")
+    c.send(wp.open_msg(["head", "-c", str(4 * 1024 * 1024), "/dev/zero"]))
+    res = wp.Result()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        m = c.recv(10)
+        if isinstance(m, wp.Ended):
+            res.ended = m
+            break
+        res.msgs.append(m)
+        if m.kind == "data" and m.payload:
+            res.stdout += m.payload
+        if m.kind == "close":
+            res.close_code = m.code
+            break
+        time.sleep(0.02)  # a slow reader keeps the server's socket and queue full
+    assert res.close_code == 0, res
+    assert len(res.stdout) == 4 * 1024 * 1024
+    assert [m.kind for m in res.msgs].count("close") == 1
