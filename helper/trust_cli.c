@@ -323,39 +323,67 @@ static int ac_list(int argc, char **argv) {
         return print_flush();
 }
 
-static int ac_remove(int argc, char **argv) {
+/* `authorized-client remove` and `known-server remove`: one named entry out
+ * of a store, reported as text or JSON. */
+typedef struct remove_kind {
+        const char *verb;
+        const int *allowed; /* options the subcommand takes */
+        size_t n_allowed;
+        void (*help)(FILE *f);
+        int (*path)(const trust_opts *o, char **ret, char **ret_error);
+        int (*remove)(const char *path, const char *name, char **ret_error);
+        const char *json_key;     /* the store path's key in JSON output */
+        const char *removed_text; /* "Removed ...: <name>" */
+        const char *bad_name;     /* refusal of a name that is not a valid local name */
+} remove_kind;
+
+static int run_remove(const remove_kind *k, int argc, char **argv) {
         _cleanup_free_ char *err = NULL, *name = NULL, *path = NULL;
         trust_opts o = {};
         int r;
 
-        r = parse_opts(argc, argv, "authorized-client", ac_store_opts, ELEMENTSOF(ac_store_opts) - 1,
-                       authorized_client_help, &o);
+        r = parse_opts(argc, argv, k->verb, k->allowed, k->n_allowed, k->help, &o);
         if (r != 0)
                 return r > 0 ? 0 : 2;
-        if (check_args(argc, argv, "authorized-client", 1, 1) < 0)
+        if (check_args(argc, argv, k->verb, 1, 1) < 0)
                 return 2;
         name = trim_dup(argv[optind]);
         if (!name)
                 return output_fail(-ENOMEM, NULL);
         if (!datadir_name_valid(name))
-                return output_fail(-EINVAL, "authorized client name contains unsupported characters");
-        r = ac_path(&o, &path, &err);
+                return output_fail(-EINVAL, k->bad_name);
+        r = k->path(&o, &path, &err);
         if (r < 0)
                 return output_fail(r, err);
-        r = authorized_clients_remove(path, name, &err);
+        r = k->remove(path, name, &err);
         if (r < 0)
                 return output_fail(r, err);
         if (o.mode == OUTPUT_JSON) {
                 _cleanup_(json_object_putp) json_object *j = json_object_new_object();
 
-                r = j && output_add_string(j, "authorized_clients", path) >= 0 &&
+                r = j && output_add_string(j, k->json_key, path) >= 0 &&
                                     output_add_string(j, "removed", name) >= 0
                             ? output_json(j)
                             : -ENOMEM;
                 return r < 0 ? output_fail(r, NULL) : 0;
         }
-        printf("Removed authorized client: %s\n", name);
+        printf("%s: %s\n", k->removed_text, name);
         return print_flush();
+}
+
+static int ac_remove(int argc, char **argv) {
+        static const remove_kind kind = {
+                .verb = "authorized-client",
+                .allowed = ac_store_opts,
+                .n_allowed = ELEMENTSOF(ac_store_opts) - 1,
+                .help = authorized_client_help,
+                .path = ac_path,
+                .remove = authorized_clients_remove,
+                .json_key = "authorized_clients",
+                .removed_text = "Removed authorized client",
+                .bad_name = "authorized client name contains unsupported characters",
+        };
+        return run_remove(&kind, argc, argv);
 }
 
 int verb_authorized_client(int argc, char **argv) {
@@ -608,37 +636,18 @@ static int ks_set_identity(int argc, char **argv) {
 
 static int ks_remove(int argc, char **argv) {
         static const int allowed[] = {OPT_SERVERS_FILE};
-        _cleanup_free_ char *err = NULL, *name = NULL, *path = NULL;
-        trust_opts o = {};
-        int r;
-
-        r = parse_opts(argc, argv, "known-server", allowed, ELEMENTSOF(allowed), known_server_help, &o);
-        if (r != 0)
-                return r > 0 ? 0 : 2;
-        if (check_args(argc, argv, "known-server", 1, 1) < 0)
-                return 2;
-        name = trim_dup(argv[optind]);
-        if (!name)
-                return output_fail(-ENOMEM, NULL);
-        if (!datadir_name_valid(name))
-                return output_fail(-EINVAL, "known server name contains unsupported characters");
-        r = ks_path(&o, &path, &err);
-        if (r < 0)
-                return output_fail(r, err);
-        r = known_servers_remove(path, name, &err);
-        if (r < 0)
-                return output_fail(r, err);
-        if (o.mode == OUTPUT_JSON) {
-                _cleanup_(json_object_putp) json_object *j = json_object_new_object();
-
-                r = j && output_add_string(j, "known_servers", path) >= 0 &&
-                                    output_add_string(j, "removed", name) >= 0
-                            ? output_json(j)
-                            : -ENOMEM;
-                return r < 0 ? output_fail(r, NULL) : 0;
-        }
-        printf("Removed known server: %s\n", name);
-        return print_flush();
+        static const remove_kind kind = {
+                .verb = "known-server",
+                .allowed = allowed,
+                .n_allowed = ELEMENTSOF(allowed),
+                .help = known_server_help,
+                .path = ks_path,
+                .remove = known_servers_remove,
+                .json_key = "known_servers",
+                .removed_text = "Removed known server",
+                .bad_name = "known server name contains unsupported characters",
+        };
+        return run_remove(&kind, argc, argv);
 }
 
 int verb_known_server(int argc, char **argv) {

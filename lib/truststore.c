@@ -132,6 +132,34 @@ static int check_entry(json_object *e, const char *go_field, const char *go_type
 
 /* ---- the two JSON stores share loading and read-modify-write ----------- */
 
+/* {"version": 1, "crypto_suite": suite, key: [entry(doc, 0), ...]}, as both
+ * stores are written (two-space indent, one trailing newline). */
+typedef json_object *(*entry_json_fn)(const void *doc, size_t i);
+
+static int format_document(const char *suite, const char *key, const void *doc, size_t n,
+                           entry_json_fn entry, char **ret, size_t *ret_len) {
+        _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+        json_object *arr = json_object_new_array();
+        int r;
+
+        if (!o) {
+                json_object_put(arr);
+                return -ENOMEM;
+        }
+        r = add_int(o, "version", TRUST_VERSION);
+        if (r >= 0)
+                r = add_string(o, "crypto_suite", suite);
+        if (r >= 0)
+                r = add_object(o, key, arr);
+        else
+                json_object_put(arr);
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = append_object(arr, entry(doc, i));
+        if (r < 0)
+                return r;
+        return jsondoc_format(o, false, ret, ret_len);
+}
+
 typedef struct store_type {
         const char *label;      /* names the file in safefile's refusals */
         const char *tmp_prefix; /* temp file pattern (host spec 0.2) */
@@ -455,27 +483,13 @@ static json_object *known_server_json(const known_server *e) {
         return r < 0 ? NULL : TAKE_PTR(o);
 }
 
-int known_servers_format(const known_servers *ks, char **ret, size_t *ret_len) {
-        _cleanup_(json_object_putp) json_object *o = json_object_new_object();
-        json_object *arr = json_object_new_array();
-        int r;
+static json_object *ks_entry_json(const void *doc, size_t i) {
+        return known_server_json(&((const known_servers *) doc)->entries[i]);
+}
 
-        if (!o) {
-                json_object_put(arr);
-                return -ENOMEM;
-        }
-        r = add_int(o, "version", TRUST_VERSION);
-        if (r >= 0)
-                r = add_string(o, "crypto_suite", known_servers_marker(ks));
-        if (r >= 0)
-                r = add_object(o, "known_servers", arr);
-        else
-                json_object_put(arr);
-        for (size_t i = 0; r >= 0 && i < ks->n; i++)
-                r = append_object(arr, known_server_json(&ks->entries[i]));
-        if (r < 0)
-                return r;
-        return jsondoc_format(o, false, ret, ret_len);
+int known_servers_format(const known_servers *ks, char **ret, size_t *ret_len) {
+        return format_document(known_servers_marker(ks), "known_servers", ks, ks->n, ks_entry_json, ret,
+                               ret_len);
 }
 
 /* The generic store operations (store_load, store_update) for this document. */
@@ -793,27 +807,13 @@ static json_object *authorized_client_json(const authorized_client *e) {
         return r < 0 ? NULL : TAKE_PTR(o);
 }
 
-int authorized_clients_format(const authorized_clients *ac, char **ret, size_t *ret_len) {
-        _cleanup_(json_object_putp) json_object *o = json_object_new_object();
-        json_object *arr = json_object_new_array();
-        int r;
+static json_object *ac_entry_json(const void *doc, size_t i) {
+        return authorized_client_json(&((const authorized_clients *) doc)->entries[i]);
+}
 
-        if (!o) {
-                json_object_put(arr);
-                return -ENOMEM;
-        }
-        r = add_int(o, "version", TRUST_VERSION);
-        if (r >= 0)
-                r = add_string(o, "crypto_suite", TRUST_SUITE_X25519);
-        if (r >= 0)
-                r = add_object(o, "authorized_clients", arr);
-        else
-                json_object_put(arr);
-        for (size_t i = 0; r >= 0 && i < ac->n; i++)
-                r = append_object(arr, authorized_client_json(&ac->entries[i]));
-        if (r < 0)
-                return r;
-        return jsondoc_format(o, false, ret, ret_len);
+int authorized_clients_format(const authorized_clients *ac, char **ret, size_t *ret_len) {
+        return format_document(TRUST_SUITE_X25519, "authorized_clients", ac, ac->n, ac_entry_json, ret,
+                               ret_len);
 }
 
 static int ac_parse(const void *data, size_t len, const char *path, void **ret, char **ret_error) {

@@ -290,6 +290,11 @@ def test_known_servers(data, tmp_path):
         assert out(wt(data, "known-server", "remove", name)) == "Removed known server: %s\n" % name
     res = wt(data, "known-server", "remove", "alpha", check=False)
     assert err(res) == 'webtty: known WebTTY server "alpha" was not found\n'
+    res = wt(data, "known-server", "remove", "../x", check=False)
+    assert err(res) == "webtty: known server name contains unsupported characters\n"
+    wt(data, "known-server", "add", "gamma", "--key", enc[1])
+    removed = json.loads(out(wt(data, "known-server", "remove", "gamma", "--json")))
+    assert removed == {"known_servers": str(ks), "removed": "gamma"}
     assert [e["name"] for e in json.loads(ks.read_text())["known_servers"]] == ["srv"]
 
     # another file with --known-servers-file
