@@ -208,22 +208,30 @@ static void put_suites(wbuf *b, const uint32_t *v, size_t n) {
                 wbuf_put_u32(b, v[i]);
 }
 
+/* What both transcripts start with (spec 6.2, 6.5): the domain, then the
+ * fields that bind the proof to this server, connection and nonce. The two
+ * transcript structs name these fields alike, so one macro serves both. */
+#define PUT_SESSION_BINDING(b, domain, t)                                                                   \
+        do {                                                                                                \
+                wbuf_put_lp_str(b, domain);                                                                 \
+                wbuf_put_u32(b, (t)->protocol_version);                                                     \
+                wbuf_put_lps(b, (t)->transport);                                                            \
+                wbuf_put_lps(b, (t)->workspace_id);                                                         \
+                wbuf_put_lps(b, (t)->project_id);                                                           \
+                wbuf_put_lps(b, (t)->server_id);                                                            \
+                wbuf_put_lps(b, (t)->session_id);                                                           \
+                wbuf_put_lp(b, (t)->server_signing_key_id.data, (t)->server_signing_key_id.len);            \
+                wbuf_put_lp(b, (t)->server_encryption_key_id.data, (t)->server_encryption_key_id.len);      \
+                wbuf_put_lp(b, (t)->server_nonce.data, (t)->server_nonce.len);                              \
+                wbuf_put_u32(b, (t)->auth_requirement);                                                     \
+        } while (0)
+
 int auth_server_transcript_bytes(const auth_server_transcript *t, uint8_t **ret, size_t *ret_len) {
         wbuf b = WBUF_INIT;
 
         if (!t)
                 return -EINVAL;
-        wbuf_put_lp_str(&b, AUTH_SERVER_DOMAIN);
-        wbuf_put_u32(&b, t->protocol_version);
-        wbuf_put_lps(&b, t->transport);
-        wbuf_put_lps(&b, t->workspace_id);
-        wbuf_put_lps(&b, t->project_id);
-        wbuf_put_lps(&b, t->server_id);
-        wbuf_put_lps(&b, t->session_id);
-        wbuf_put_lp(&b, t->server_signing_key_id.data, t->server_signing_key_id.len);
-        wbuf_put_lp(&b, t->server_encryption_key_id.data, t->server_encryption_key_id.len);
-        wbuf_put_lp(&b, t->server_nonce.data, t->server_nonce.len);
-        wbuf_put_u32(&b, t->auth_requirement);
+        PUT_SESSION_BINDING(&b, AUTH_SERVER_DOMAIN, t);
         put_suites(&b, t->payload_suites, t->n_payload_suites);
         put_suites(&b, t->key_envelope_suites, t->n_key_envelope_suites);
         put_suites(&b, t->signature_suites, t->n_signature_suites);
@@ -235,17 +243,7 @@ int auth_client_transcript_bytes(const auth_client_transcript *t, uint8_t **ret,
 
         if (!t)
                 return -EINVAL;
-        wbuf_put_lp_str(&b, AUTH_CLIENT_DOMAIN);
-        wbuf_put_u32(&b, t->protocol_version);
-        wbuf_put_lps(&b, t->transport);
-        wbuf_put_lps(&b, t->workspace_id);
-        wbuf_put_lps(&b, t->project_id);
-        wbuf_put_lps(&b, t->server_id);
-        wbuf_put_lps(&b, t->session_id);
-        wbuf_put_lp(&b, t->server_signing_key_id.data, t->server_signing_key_id.len);
-        wbuf_put_lp(&b, t->server_encryption_key_id.data, t->server_encryption_key_id.len);
-        wbuf_put_lp(&b, t->server_nonce.data, t->server_nonce.len);
-        wbuf_put_u32(&b, t->auth_requirement);
+        PUT_SESSION_BINDING(&b, AUTH_CLIENT_DOMAIN, t);
         wbuf_put_u32(&b, t->payload_suite);
         wbuf_put_u32(&b, t->key_envelope_suite);
         wbuf_put_lp(&b, t->session_key_grant_hash.data, t->session_key_grant_hash.len);
