@@ -56,11 +56,8 @@ static int resolve_identity(const webttyd_config *cfg, server_protection *p) {
         return 0;
 }
 
-static int resolve_clients(const webttyd_config *cfg, server_protection *p) {
-        store_name_sources names = {
-                .identity = cfg->identity_name,
-                .identity_file = cfg->identity_file,
-        };
+/* The static list; parsed before anything is created on disk. */
+static int parse_static_keys(const webttyd_config *cfg, server_protection *p) {
         _cleanup_free_ char *err = NULL;
         int r;
 
@@ -72,6 +69,17 @@ static int resolve_clients(const webttyd_config *cfg, server_protection *p) {
         r = authorized_keys_add_env(&p->static_keys, getenv("RSTREAM_WEBTTY_AUTHORIZED_CLIENT_KEYS"), &err);
         if (r < 0)
                 return fail(r, "RSTREAM_WEBTTY_AUTHORIZED_CLIENT_KEYS", err);
+        return 0;
+}
+
+static int resolve_clients_file(const webttyd_config *cfg, server_protection *p) {
+        store_name_sources names = {
+                .identity = cfg->identity_name,
+                .identity_file = cfg->identity_file,
+        };
+        _cleanup_free_ char *err = NULL;
+        int r;
+
         r = datadir_authorized_clients_file(cfg->authorized_clients_file != NULL,
                                             cfg->authorized_clients_file, &names, &p->clients_file, &err);
         if (r < 0)
@@ -84,7 +92,9 @@ int protection_setup(const webttyd_config *cfg, server_protection *p) {
         int r;
 
         *p = (server_protection){0};
-        r = resolve_identity(cfg, p);
+        r = parse_static_keys(cfg, p);
+        if (r >= 0)
+                r = resolve_identity(cfg, p);
         if (r < 0 || !p->identity) {
                 if (r >= 0 && (cfg->authorized_client_keys || cfg->authorized_clients_file))
                         return fail(-EINVAL,
@@ -93,11 +103,13 @@ int protection_setup(const webttyd_config *cfg, server_protection *p) {
                                     NULL);
                 return r;
         }
-        r = resolve_clients(cfg, p);
+        r = resolve_clients_file(cfg, p);
         if (r >= 0)
                 r = auth_replay_cache_new(0, &p->replay);
         if (r >= 0)
                 r = b64u_encode(p->identity->pub.sig_id, SIGKEY_ID_LEN, &id);
+        if (r == -ENOMEM)
+                return fail(r, "out of memory", NULL);
         if (r < 0)
                 return r;
         snprintf(p->signing_key_id_b64, sizeof(p->signing_key_id_b64), "%s", id);

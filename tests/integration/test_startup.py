@@ -199,3 +199,48 @@ def test_unix_socket_removed_on_exit(webttyd):
     assert os.path.exists(path)
     assert d.terminate() == 0
     assert not os.path.exists(path), "webttyd left its socket file behind"
+
+
+# ---------------------------------------------------------------------------
+# E2E start-up errors
+# ---------------------------------------------------------------------------
+
+
+def _env_with(webttyd, **extra):
+    from conftest import _daemon_env
+    env = _daemon_env()
+    env["RSTREAM_DATA_DIR"] = os.path.join(webttyd.mkdir(), "data")
+    env.update(extra)
+    return env
+
+
+def test_authorized_keys_need_an_identity(webttyd):
+    key = ("RDMt590iVkNdqfYMoFHoXOYtAYyHNRm9G0OpZhoD2TY:MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEYP7UuiVanTHJYet0xjVt"
+           "aMBJuJI7Yfps5mliLmDyn7Z5A_4QCLi8maQa6elWKLxk8vGyDC1-n1F3o8KU1EYimQ")
+    _fails(webttyd, ["--listen", _never(webttyd), "--authorized-client-key", key],
+           "--authorized-client-key and --authorized-clients-file need an endpoint identity", env=_env_with(webttyd))
+
+
+def test_identity_and_identity_file_exclusive(webttyd):
+    _fails(webttyd, ["--listen", _never(webttyd), "--identity", "a", "--identity-file", "/nonexistent/b"],
+           "--identity cannot be combined with --identity-file", env=_env_with(webttyd))
+
+
+def test_inline_identity_exclusive_with_identity_flags(webttyd):
+    _fails(webttyd, ["--listen", _never(webttyd), "--identity", "a"],
+           "RSTREAM_WEBTTY_IDENTITY cannot be combined with --identity, --identity-file, or "
+           "RSTREAM_WEBTTY_IDENTITY_FILE", env=_env_with(webttyd, RSTREAM_WEBTTY_IDENTITY="{}"))
+
+
+def test_inline_identity_must_be_a_document(webttyd):
+    _fails(webttyd, ["--listen", _never(webttyd)],
+           "RSTREAM_WEBTTY_IDENTITY must contain a WebTTY endpoint identity JSON document: ",
+           env=_env_with(webttyd, RSTREAM_WEBTTY_IDENTITY="not json"))
+
+
+def test_bad_authorized_key_names_the_flag(webttyd):
+    env = _env_with(webttyd)
+    _fails(webttyd, ["--listen", _never(webttyd), "--e2e", "--authorized-client-key", "nope"],
+           "--authorized-client-key: ", env=env)
+    # Refused before anything is written: no default identity was created.
+    assert not os.path.exists(os.path.join(env["RSTREAM_DATA_DIR"], "webtty", "identities"))
