@@ -66,6 +66,7 @@ typedef struct client {
         char error[1024];
         uint8_t stdin_buf[WMSG_DATA_HEADER_MAX + STDIN_CHUNK];
         uint8_t sealed_buf[STDIN_CHUNK + 64 * 1024];
+        uint8_t plain_buf[WMSG_DEFAULT_MAX_SIZE]; /* decrypted output; untouched pages cost nothing */
 } client;
 
 static int client_fail(client *cl, const char *fmt, ...) _printf_(2, 3);
@@ -344,30 +345,20 @@ static void handle_handshake_message(client *cl, const Webtty__Message *m) {
         }
 }
 
-/* Output is decrypted into one reused buffer (it is written out next anyway);
- * a message too large for it gets a temporary one. */
+/* Output is decrypted into one reused buffer as large as any message can be
+ * (the transport refuses larger ones), so it never has to grow. */
 static void write_decrypted(client *cl, int fd, const Webtty__Data *d) {
         _cleanup_free_ char *err = NULL;
-        _cleanup_free_ uint8_t *big = NULL;
-        size_t max = e2e_open_data_max(cl->e2e, d), n = 0;
-        uint8_t *out = cl->sealed_buf;
+        size_t n = 0;
         int r;
 
-        if (max > sizeof(cl->sealed_buf)) {
-                out = big = malloc(max);
-                if (!out) {
-                        (void) client_fail(cl, "out of memory");
-                        return;
-                }
-        }
-        r = e2e_open_data(cl->e2e, (e2e_stream) d->type, d, out,
-                          max > sizeof(cl->sealed_buf) ? max : sizeof(cl->sealed_buf), &n, &err);
+        r = e2e_open_data(cl->e2e, (e2e_stream) d->type, d, cl->plain_buf, sizeof(cl->plain_buf), &n, &err);
         if (r < 0) {
                 (void) client_fail(cl, "failed to decrypt WebTTY %s payload: %s",
                                    wmsg_data_type_name(d->type), err ? err : strerror(-r));
                 return;
         }
-        write_all_fd(cl, fd, out, n);
+        write_all_fd(cl, fd, cl->plain_buf, n);
 }
 
 static void handle_data(client *cl, const Webtty__Data *d) {
