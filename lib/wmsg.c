@@ -87,11 +87,11 @@ typedef struct cursor {
         const uint8_t *p, *end;
 } cursor;
 
-/* Reads a varint of at most 10 bytes; false when truncated or too long. */
-static bool get_varint(cursor *c, uint64_t *ret) {
+/* Reads a varint of at most max_bytes bytes; false when truncated or too long. */
+static bool get_varint_max(cursor *c, uint64_t *ret, unsigned max_bytes) {
         uint64_t v = 0;
 
-        for (unsigned shift = 0; shift < 70 && c->p < c->end; shift += 7) {
+        for (unsigned i = 0, shift = 0; i < max_bytes && c->p < c->end; i++, shift += 7) {
                 uint8_t b = *c->p++;
                 if (shift == 63 && b > 1)
                         return false;
@@ -104,11 +104,20 @@ static bool get_varint(cursor *c, uint64_t *ret) {
         return false;
 }
 
+/* A value varint: up to 10 bytes, as protobuf-c scans them. */
+static bool get_varint(cursor *c, uint64_t *ret) {
+        return get_varint_max(c, ret, 10);
+}
+
+/* protobuf-c refuses a tag or a length prefix longer than 5 bytes (even a padded small
+ * one), so the view must too or it would accept what wmsg_unpack refuses. */
+#define WMSG_HEADER_VARINT_MAX 5
+
 /* A length-delimited field's body, by subtraction so no length overflows. */
 static bool get_bytes(cursor *c, cursor *body) {
         uint64_t n;
 
-        if (!get_varint(c, &n) || n > (uint64_t) (c->end - c->p))
+        if (!get_varint_max(c, &n, WMSG_HEADER_VARINT_MAX) || n > (uint64_t) (c->end - c->p))
                 return false;
         body->p = c->p;
         body->end = c->p + n;
@@ -120,7 +129,7 @@ static bool get_bytes(cursor *c, cursor *body) {
 static bool get_tag(cursor *c, uint32_t *field, unsigned *wire) {
         uint64_t t;
 
-        if (!get_varint(c, &t) || (t >> 3) == 0 || (t >> 3) > UINT32_MAX)
+        if (!get_varint_max(c, &t, WMSG_HEADER_VARINT_MAX) || (t >> 3) == 0 || (t >> 3) > UINT32_MAX)
                 return false;
         *field = (uint32_t) (t >> 3);
         *wire = (unsigned) (t & 7);
