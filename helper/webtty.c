@@ -6,8 +6,10 @@
 #include <sodium.h>
 #include <sys/prctl.h>
 
+#include "accounts_cli.h"
 #include "exec.h"
 #include "identity_cli.h"
+#include "policy_cli.h"
 #include "trust_cli.h"
 
 static const struct {
@@ -19,6 +21,8 @@ static const struct {
         {"identity", verb_identity, "manage local WebTTY endpoint identities"},
         {"authorized-client", verb_authorized_client, "manage the clients a server identity authorizes"},
         {"known-server", verb_known_server, "manage the server identities this client trusts"},
+        {"policy", verb_policy, "check the login policy and explain its decisions"},
+        {"accounts", verb_accounts, "manage the accounts nss_rstream resolves"},
 };
 
 static void usage(FILE *f) {

@@ -115,7 +115,8 @@ nodist_tests_fuzz_libwebtty_fuzz_la_SOURCES = $(nodist_lib_libwebtty_la_SOURCES)
 tests_fuzz_libwebtty_fuzz_la_CFLAGS = $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined \
 	-fno-sanitize-recover=undefined
 
-noinst_PROGRAMS += \
+# Fragments for more targets append to FUZZ_PROGS (inside `if ENABLE_FUZZING`).
+FUZZ_PROGS = \
 	tests/fuzz/fuzz-http-upgrade \
 	tests/fuzz/fuzz-lpframe \
 	tests/fuzz/fuzz-message \
@@ -171,10 +172,18 @@ tests_fuzz_fuzz_endpoint_text_CFLAGS = $(FUZZ_CFLAGS) $(FUZZ_SANITIZE)
 tests_fuzz_fuzz_endpoint_text_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_endpoint_text_LDADD = $(FUZZ_LINK_LIBS)
 
+endif
+
+# Issue 5 targets: one fragment each (replay test always, libFuzzer binary
+# when ENABLE_FUZZING).
+include tests/fuzz/policy.mk
+include tests/fuzz/accounts.mk
+include tests/fuzz/login.mk
+
+if ENABLE_FUZZING
+noinst_PROGRAMS += $(FUZZ_PROGS)
 FUZZ_SECONDS = 30
 .PHONY: fuzz
-fuzz: tests/fuzz/fuzz-http-upgrade tests/fuzz/fuzz-lpframe tests/fuzz/fuzz-message tests/fuzz/fuzz-websocket \
-	tests/fuzz/fuzz-identity-json tests/fuzz/fuzz-truststore-json tests/fuzz/fuzz-endpoint-text \
-	tests/fuzz/fuzz-e2e-grant tests/fuzz/fuzz-auth-proof
+fuzz: $(FUZZ_PROGS)
 	BUILDDIR='$(abs_top_builddir)' $(SHELL) '$(abs_top_srcdir)/tests/fuzz/run-fuzzers.sh' $(FUZZ_SECONDS)
 endif

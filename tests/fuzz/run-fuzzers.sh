@@ -29,7 +29,18 @@ if [ -z "${BUILDDIR:-}" ]; then
                 BUILDDIR=$srcdir
         fi
 fi
-targets=${FUZZ_TARGETS:-"http-upgrade lpframe message websocket identity-json truststore-json endpoint-text e2e-grant auth-proof"}
+# Default: every libFuzzer binary built (tests/fuzz/fuzz-<name>, not the -replay tests).
+if [ -z "${FUZZ_TARGETS:-}" ]; then
+        FUZZ_TARGETS=$(for f in "$BUILDDIR"/tests/fuzz/fuzz-*; do
+                case $f in *-replay | *.o | *.c) continue ;; esac
+                [ -x "$f" ] && [ -f "$f" ] && basename "$f" | sed 's/^fuzz-//'
+        done)
+fi
+targets=$FUZZ_TARGETS
+if [ -z "$targets" ]; then
+        echo "no libFuzzer targets built in $BUILDDIR/tests/fuzz (configure --enable-fuzzing CC=clang)" >&2
+        exit 2
+fi
 artifacts=${ARTIFACTS:-$BUILDDIR/tests/fuzz/artifacts}
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/webtty-fuzz.XXXXXX") || exit 1
 [ "${FUZZ_KEEP:-0}" = 1 ] || trap 'rm -rf "$scratch"' EXIT

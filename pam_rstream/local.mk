@@ -1,0 +1,1 @@
+# pam_rstream/: pam_rstream.so. Issue 5.

@@ -1,0 +1,1 @@
+# Unit tests for issue 5 (pam); included inside if HAVE_CHECK.
