@@ -58,7 +58,7 @@ typedef struct loginproto_request {
 typedef struct loginproto_started {
         int32_t pid; /* the session leader, for logs only: webttyd cannot signal it */
         bool tty;
-        char *user;    /* the OS user the session runs as */
+        char *user;     /* the OS user the session runs as */
         char *tty_name; /* "pts/3", "" for pipes */
 } loginproto_started;
 
