@@ -416,31 +416,35 @@ static void on_readable(login_client *lc) {
                                                    : "after EXITED");
 }
 
-static void on_writable(login_client *lc) {
+/* Sends a waiting SIGNAL. Returns false when the client failed (and may be
+ * freed). */
+static bool on_writable(login_client *lc) {
         int signo = lc->pending_signo, r;
 
         if (!signo || lc->state != LC_RUNNING) {
                 lc->pending_signo = 0;
                 (void) lc_update_events(lc);
-                return;
+                return true;
         }
         r = send_signal(lc, signo);
         if (r == -EAGAIN)
-                return;
+                return true;
         lc->pending_signo = 0;
         (void) lc_update_events(lc);
-        if (r < 0)
+        if (r < 0) {
                 lc_fail(lc, "send SIGNAL: %s", strerror(-r));
+                return false;
+        }
+        return true;
 }
 
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         login_client *lc = userdata;
 
-        /* Writing first: on_readable() may end (and free) the client. */
-        if (revents & EPOLLOUT)
-                on_writable(lc);
-        else if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))
-                on_readable(lc);
+        if ((revents & EPOLLOUT) && !on_writable(lc))
+                return 0;
+        if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))
+                on_readable(lc); /* may free lc */
         return 0;
 }
 
@@ -452,7 +456,7 @@ int login_client_signal(login_client *lc, int signo) {
         if (!lc || lc->state != LC_RUNNING)
                 return -ESRCH;
         if (lc->pending_signo) {
-                /* One waits already: a kill overrides, anything else waits behind it. */
+                /* One waits already: a kill overrides it, anything else is dropped. */
                 if (signo == SIGKILL)
                         lc->pending_signo = SIGKILL;
                 return 0;

@@ -81,7 +81,8 @@ int login_client_start_fd(sd_event *event, int fd, const loginproto_request *req
 /* Asks webttyd-login to signal the session's process group (SIGHUP, SIGINT,
  * SIGTERM or SIGKILL). Only while the session runs (after STARTED, before
  * EXITED): -ESRCH otherwise. Never blocks: when the socket is full the
- * signal waits (a later SIGKILL replaces a waiting one). */
+ * signal waits for it; while one waits, a SIGKILL replaces it and any other
+ * signal is dropped (one stop request is as good as two). */
 int login_client_signal(login_client *lc, int signo);
 
 /* True between STARTED and EXITED. */

@@ -541,6 +541,36 @@ START_TEST(test_client_fds_checked) {
 }
 END_TEST
 
+START_TEST(test_client_signal_waits_when_full) {
+        int theirs[3], child[3], got = 0, last = 0, s;
+        fixture f;
+
+        fixture_start(&f, false);
+        make_pipes(theirs, child);
+        send_started(&f, false, theirs, 3);
+        close3(theirs);
+        pump(&f);
+        ck_assert_int_eq(f.rec.started, 1);
+        /* webttyd-login does not read: the socket buffer fills, the client never blocks. */
+        for (int i = 0; i < 20000; i++)
+                ck_assert_int_eq(login_client_signal(f.rec.lc, SIGINT), 0);
+        /* A kill replaces the one waiting. */
+        ck_assert_int_eq(login_client_signal(f.rec.lc, SIGKILL), 0);
+        ck_assert_int_eq(login_client_signal(f.rec.lc, SIGHUP), 0);
+        while ((s = peer_recv_signal(&f)) > 0)
+                got++, last = s;
+        ck_assert_int_gt(got, 10);
+        ck_assert_int_lt(got, 20000); /* some had to wait */
+        ck_assert_int_eq(last, SIGINT);
+        pump(&f);
+        ck_assert_int_eq(peer_recv_signal(&f), SIGKILL);
+        ck_assert_int_eq(peer_recv_signal(&f), -1); /* nothing more: the waiting one went once */
+        ck_assert_int_eq(f.rec.failed, 0);
+        close3(child);
+        fixture_done(&f);
+}
+END_TEST
+
 START_TEST(test_client_unreachable) {
         login_service svc = {.socket_path = "/nonexistent/login.sock"};
         loginproto_request req = {
@@ -586,6 +616,7 @@ static Suite *login_client_suite(void) {
         tcase_add_test(conn, test_client_refused);
         tcase_add_test(conn, test_client_protocol_errors);
         tcase_add_test(conn, test_client_fds_checked);
+        tcase_add_test(conn, test_client_signal_waits_when_full);
         tcase_add_test(conn, test_client_unreachable);
         suite_add_tcase(s, pure);
         suite_add_tcase(s, conn);
