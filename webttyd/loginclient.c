@@ -482,19 +482,22 @@ login_client *login_client_free(login_client *lc) {
         return NULL;
 }
 
-int login_client_start_fd(sd_event *event, int fd, const loginproto_request *req, bool want_tty,
-                          const login_client_ops *ops, void *userdata, login_client **ret,
-                          char **ret_error) {
-        _cleanup_free_ uint8_t *buf = NULL;
+static int encode_request(const loginproto_request *req, uint8_t **ret, size_t *ret_len, char **ret_error) {
+        int r = loginproto_encode_request(req, ret, ret_len);
+
+        if (r == -E2BIG)
+                return errmsg_set(ret_error, r, "the REQUEST would exceed %d bytes", LOGINPROTO_MAX);
+        if (r < 0)
+                return errmsg_set(ret_error, r, "encode REQUEST: %s", strerror(-r));
+        return 0;
+}
+
+/* Sends the encoded REQUEST over fd (taken over) and starts watching. */
+static int start_with(sd_event *event, int fd, const uint8_t *buf, size_t len, bool want_tty,
+                      const login_client_ops *ops, void *userdata, login_client **ret, char **ret_error) {
         login_client *lc = NULL;
-        size_t len;
         int sndbuf = LOGINPROTO_MAX + 4096, r;
 
-        r = loginproto_encode_request(req, &buf, &len);
-        if (r < 0) {
-                safe_close(fd);
-                return errmsg_set(ret_error, r, "encode REQUEST: %s", strerror(-r));
-        }
         lc = calloc(1, sizeof(*lc));
         if (!lc) {
                 safe_close(fd);
@@ -525,6 +528,21 @@ int login_client_start_fd(sd_event *event, int fd, const loginproto_request *req
         }
         *ret = lc;
         return 0;
+}
+
+int login_client_start_fd(sd_event *event, int fd, const loginproto_request *req, bool want_tty,
+                          const login_client_ops *ops, void *userdata, login_client **ret,
+                          char **ret_error) {
+        _cleanup_free_ uint8_t *buf = NULL;
+        size_t len;
+        int r;
+
+        r = encode_request(req, &buf, &len, ret_error);
+        if (r < 0) {
+                safe_close(fd);
+                return r;
+        }
+        return start_with(event, fd, buf, len, want_tty, ops, userdata, ret, ret_error);
 }
 
 /* ---- reaching webttyd-login ----------------------------------------------- */
@@ -641,8 +659,15 @@ static int spawn_helper(sd_event *event, const login_service *svc, int *ret, cha
 int login_client_start(sd_event *event, const login_service *svc, const loginproto_request *req,
                        bool want_tty, const login_client_ops *ops, void *userdata, login_client **ret,
                        char **ret_error) {
+        _cleanup_free_ uint8_t *buf = NULL;
+        size_t len;
         int fd = -1, r;
 
+        /* Encoded first: a request that cannot be sent costs no connection
+         * and no helper process. */
+        r = encode_request(req, &buf, &len, ret_error);
+        if (r < 0)
+                return r;
         if (svc->helper_path)
                 r = spawn_helper(event, svc, &fd, ret_error);
         else
@@ -650,5 +675,5 @@ int login_client_start(sd_event *event, const login_service *svc, const loginpro
                                    ret_error);
         if (r < 0)
                 return r;
-        return login_client_start_fd(event, fd, req, want_tty, ops, userdata, ret, ret_error);
+        return start_with(event, fd, buf, len, want_tty, ops, userdata, ret, ret_error);
 }

@@ -68,7 +68,8 @@ typedef struct login_client_ops {
 /* Connects (or starts the helper), sends the REQUEST and starts watching.
  * want_tty is what the Open asked for; a STARTED that disagrees is a
  * protocol error. On failure *ret_error (malloc'd, may be NULL on -ENOMEM)
- * says why, for the log. */
+ * says why, for the log; -E2BIG: the request (the Open) is larger than
+ * LOGINPROTO_MAX, checked before connecting. */
 int login_client_start(sd_event *event, const login_service *svc, const loginproto_request *req,
                        bool want_tty, const login_client_ops *ops, void *userdata, login_client **ret,
                        char **ret_error);

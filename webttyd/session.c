@@ -858,6 +858,10 @@ static void handle_open_login(session *se, const Webtty__Open *open, const uint8
         want_tty = open->config->options && open->config->options->allocate_tty;
         r = login_client_start(srv->event, &srv->login, &req, want_tty, &session_login_ops, se, &se->login,
                                &err);
+        if (r == -E2BIG) {
+                session_reject(se, "Open message too large for login execution mode");
+                return;
+        }
         if (r < 0) {
                 log_session(se, LOG_WARNING, "webttyd-login unreachable", "error", err ? err : strerror(-r),
                             srv->login.helper_path ? "login_helper" : "login_socket",

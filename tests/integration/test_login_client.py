@@ -452,6 +452,19 @@ def test_open_packed_again_when_message_has_more(webttyd, login_peer):
     assert wp.f_msg(wp.F_OPEN, req["open"]) == sent
 
 
+def test_open_too_large_for_login(webttyd, login_peer):
+    """An Open the daemon accepts (up to --max-message-size) but that cannot travel to
+    webttyd-login (lib/loginproto.h caps a message at 256 KiB) is refused clearly."""
+    peer = login_peer()
+    dm = start_login(webttyd, peer)
+    conn = dm.connect("unix")
+    conn.send(wp.open_msg(["true"], env=[("BIG", "x" * (300 * 1024))]))
+    res = wp.collect(conn, timeout=10)
+    assert (res.kinds(), res.error) == (["error"], "Open message too large for login execution mode"), res
+    time.sleep(0.2)
+    assert peer.sessions == []
+
+
 # ---------------------------------------------------------------------------
 # refusals and failures
 # ---------------------------------------------------------------------------
@@ -662,6 +675,8 @@ def test_shutdown_timeout_escalates_to_sigkill(webttyd, login_peer):
     assert conn.recv(10).kind == "ack"
     ps = peer.wait_sessions(1)
     assert dm.terminate() == 0
+    # The stand-in reads its socket every 50 ms: let it catch up.
+    wait_until(lambda: len(ps.signals) >= 2 or ps.eof.is_set() and len(ps.signals) >= 2, 3)
     assert ps.signals[:2] == [signal.SIGINT, signal.SIGKILL], ps.signals
 
 

@@ -583,6 +583,17 @@ START_TEST(test_client_unreachable) {
         ck_assert_int_eq(login_client_start(e, &svc, &req, false, &rec_ops, NULL, &lc, &err), -ENOENT);
         ck_assert_str_eq(err, "connect to /nonexistent/login.sock: No such file or directory");
         ck_assert_ptr_null(lc);
+        /* Too large to send: refused before connecting (not ENOENT). */
+        {
+                _cleanup_free_ uint8_t *big = calloc(1, LOGINPROTO_MAX + 1);
+                loginproto_request r2 = req;
+                ck_assert_ptr_nonnull(big);
+                r2.open = big;
+                r2.open_len = LOGINPROTO_MAX + 1;
+                ck_assert_int_eq(login_client_start(e, &svc, &r2, false, &rec_ops, NULL, &lc, &err), -E2BIG);
+                ck_assert_str_eq(err, "the REQUEST would exceed 262144 bytes");
+                ck_assert_ptr_null(lc);
+        }
         /* A request that cannot be encoded (no Open). */
         {
                 int sv[2];
