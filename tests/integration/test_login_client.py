@@ -156,6 +156,7 @@ class PeerSession:
         return True
 
     def wait_eof(self, timeout=10.0):
+        """Only from the connection's own thread; the test's thread waits on self.eof."""
         deadline = time.monotonic() + timeout
         while not self.eof.is_set() and time.monotonic() < deadline:
             self.service(0.05)
@@ -340,7 +341,7 @@ def test_pipe_session_output_and_exit_code(webttyd, login_peer, kind):
     res = wp.collect(conn, timeout=15)
     assert (bytes(res.stdout), bytes(res.stderr), res.close_code) == (b"hi\n", b"err\n", 3), res
     ps = peer.wait_sessions(1)
-    assert ps.wait_eof(5), "webttyd did not close the login connection after the session"
+    assert ps.eof.wait(5), "webttyd did not close the login connection after the session"
     peer.check()
     req = ps.request
     assert req["transport"] == ("websocket" if kind == "ws" else "plain")
@@ -486,7 +487,7 @@ def test_refused_text_reaches_client(webttyd, login_peer):
     res = _refused_session(dm)
     assert res.kinds() == ["error"], res
     assert res.error == "caller laptop may not log in as root"
-    assert peer.wait_sessions(1).wait_eof(5)
+    assert peer.wait_sessions(1).eof.wait(5)
     peer.check()
     dm.assert_log("session rejected")
     assert "starting child process" not in dm.stderr()
@@ -554,7 +555,7 @@ def test_broken_login_service_is_generic_error(webttyd, login_peer, case, cause)
     assert res.error == UNAVAILABLE
     ps = peer.wait_sessions(1)
     if case != "eof":
-        assert ps.wait_eof(5), "webttyd kept the broken connection open"
+        assert ps.eof.wait(5), "webttyd kept the broken connection open"
     log = dm.wait_log(cause)
     assert cause in log, log[-3000:]
     failed = [ln for ln in log.splitlines() if "webttyd-login failed" in ln]
@@ -622,7 +623,7 @@ def test_open_timeout_while_waiting_hangs_up(webttyd, login_peer):
     conn.send(wp.open_msg(["true"]))
     t0 = time.monotonic()
     ps = peer.wait_sessions(1)
-    assert ps.wait_eof(5), "webttyd did not hang up the pending login"
+    assert ps.eof.wait(5), "webttyd did not hang up the pending login"
     assert time.monotonic() - t0 < 4
     dm.assert_log("operation timeout")
 
@@ -640,7 +641,7 @@ def test_client_disconnect_kills_and_hangs_up(webttyd, login_peer):
     assert conn.recv(10).kind == "ack"
     ps = peer.wait_sessions(1)
     conn.abort()
-    assert ps.wait_eof(5), "webttyd did not close the login connection"
+    assert ps.eof.wait(5), "webttyd did not close the login connection"
     assert ps.signals == [signal.SIGKILL], ps.signals
     assert wait_until(lambda: ps.child.poll() is not None, 5)
     assert ps.child.returncode == -signal.SIGKILL
@@ -671,8 +672,10 @@ def test_shutdown_timeout_escalates_to_sigkill(webttyd, login_peer):
     peer = login_peer()
     dm = start_login(webttyd, peer, args=["--shutdown-timeout", "500ms", "--close-timeout", "500ms"])
     conn = dm.connect("unix")
-    conn.send(wp.open_msg(["sh", "-c", "trap '' INT; sleep 30"]))
+    conn.send(wp.open_msg(["sh", "-c", "trap '' INT; echo ready; sleep 30"]))
     assert conn.recv(10).kind == "ack"
+    m = conn.recv(10)  # the trap is set before SIGINT can come
+    assert m.kind == "data" and m.payload == b"ready\n", m
     ps = peer.wait_sessions(1)
     assert dm.terminate() == 0
     # The stand-in reads its socket every 50 ms: let it catch up.
