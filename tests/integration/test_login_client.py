@@ -317,7 +317,8 @@ def login_peer(webttyd):
 
 
 def start_login(webttyd, peer, listen=("ws", "unix"), args=(), login_user=ME, **kw):
-    a = ["--execution-mode", "login", "--login-socket", peer.path]
+    # A short close timeout: a plain-transport session ends soon after a refusal.
+    a = ["--execution-mode", "login", "--login-socket", peer.path, "--close-timeout", "500ms"]
     if login_user:
         a += ["--login-user", login_user]
     return webttyd.start(listen=listen, args=a + list(args), **kw)
