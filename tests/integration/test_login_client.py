@@ -786,6 +786,25 @@ def test_login_helper_per_session(webttyd):
     assert wait_until(lambda: not [p for p in os.listdir("/proc") if p.isdigit() and _ppid(int(p)) == dm.pid], 5)
 
 
+def test_login_helper_that_fails(webttyd):
+    """A helper that cannot run: the client gets the generic error, the log the exit
+    status, and the helper is reaped (no zombie under the daemon)."""
+    d = webttyd.mkdir()
+    broken = os.path.join(d, "broken-helper")
+    with open(broken, "w") as f:
+        f.write("#!/nonexistent/interpreter\n")
+    os.chmod(broken, 0o755)
+    dm = webttyd.start(listen=("unix",), args=["--execution-mode", "login", "--login-user", ME,
+                                               "--login-helper", broken, "--close-timeout", "500ms"])
+    conn = dm.connect("unix")
+    conn.send(wp.open_msg(["true"]))
+    res = wp.collect(conn, timeout=10)
+    assert (res.kinds(), res.error) == (["error"], UNAVAILABLE), res
+    log = dm.wait_log("helper ended abnormally")
+    assert "webttyd-login helper ended abnormally" in log and "status=\"exit status 127\"" in log, log[-2000:]
+    assert wait_until(lambda: not [p for p in os.listdir("/proc") if p.isdigit() and _ppid(int(p)) == dm.pid], 5)
+
+
 def _ppid(pid):
     try:
         with open("/proc/%d/stat" % pid) as f:
@@ -821,6 +840,23 @@ def test_e2e_session_through_login(webttyd, login_peer, tmp_path, webtty_bin):
     peer.check()
     log = dm.stderr()
     assert "e2e=true" in log and "execution_mode=login" in log, log[-2000:]
+
+
+def test_e2e_request_carries_server_hello_session(webttyd, login_peer, tmp_path, webtty_bin):
+    """wt-forge (an independent E2E client) reports the ServerHello it verified: the
+    REQUEST names the same session, and its output arrived encrypted and decrypted."""
+    from test_e2e import WT_FORGE, Trust, forge_client, start_e2e
+    _require(WT_FORGE, "WT_FORGE")
+    trust = Trust(tmp_path)
+    peer = login_peer()
+    dm = start_e2e(webttyd, trust, listen=("unix",),
+                   args=["--execution-mode", "login", "--login-user", ME, "--login-socket", peer.path])
+    out = forge_client(dm, trust, "unix", "none", ["sh", "-c", "cat; exit 6"], stdin="sealed\n")
+    res = out["result"]
+    assert (res["ack"], res["stdout"], res["close_code"], res["fatal"]) == (True, "sealed\n", 6, None), res
+    req = peer.wait_sessions(1).request
+    assert req["session_id"] == out["hello"]["session_id"], (req, out["hello"])
+    assert req["nonce"] is not None and len(req["nonce"]) == 32
 
 
 def test_e2e_unauthorized_client_never_reaches_login(webttyd, login_peer, tmp_path, webtty_bin):
