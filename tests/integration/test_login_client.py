@@ -215,8 +215,8 @@ class PeerSession:
         while hold_exit is not None and not hold_exit.is_set():
             if not self.service(0.05):
                 return
+        self.exited_sent.set()  # before: webttyd may answer (Close) before this thread runs again
         self.send(msg_exited(code if code >= 0 else -1))
-        self.exited_sent.set()
         self.wait_eof()
 
     def hang_up(self):
@@ -404,6 +404,8 @@ def test_close_only_after_exited(webttyd, login_peer):
         res.msgs.append(m)
         if m.kind == "data" and m.eos:
             res.eos[m.dtype] += 1
+        elif m.kind == "data" and m.dtype == wp.STDOUT:
+            res.stdout += m.payload
         assert m.kind in ("ack", "data"), m
     ps = peer.wait_sessions(1)
     assert wait_until(lambda: ps.child_status is not None, 5), "child did not exit"
@@ -412,6 +414,7 @@ def test_close_only_after_exited(webttyd, login_peer):
     release.set()
     res = wp.collect(conn, timeout=10, result=res)
     assert res.close_code == 5 and ps.exited_sent.is_set(), res
+    assert bytes(res.stdout) == b"out\n", res
     peer.check()
 
 
