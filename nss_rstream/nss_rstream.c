@@ -334,6 +334,7 @@ EXPORT enum nss_status _nss_rstream_initgroups_dyn(const char *user, gid_t group
         while (accountsdb_member_next(d, user, &cursor, &gid) > 0) {
                 bool dup = gid == group;
 
+                any = true; /* a member of something here: SUCCESS */
                 for (long i = 0; i < *start && !dup; i++)
                         dup = (*groupsp)[i] == gid;
                 if (dup)
@@ -357,7 +358,6 @@ EXPORT enum nss_status _nss_rstream_initgroups_dyn(const char *user, gid_t group
                         *size = n;
                 }
                 (*groupsp)[(*start)++] = gid;
-                any = true;
         }
         release();
         errno = saved;
