@@ -79,21 +79,22 @@ static int user_copy(const accountsdb_user *src, accountsdb_user *dst) {
         return 0;
 }
 
-static int set_grow(void **arr, size_t n, size_t elem) {
+/* Room for one more entry (doubling). */
+static int set_grow(void **arr, size_t n, size_t *cap, size_t elem) {
         void *p;
 
-        /* Grow at powers of two (n is the current count). */
-        if (n != 0 && (n & (n - 1)) != 0)
+        if (n < *cap)
                 return 0;
-        p = reallocarray(*arr, n ? 2 * n : 8, elem);
+        p = reallocarray(*arr, *cap ? 2 * *cap : 8, elem);
         if (!p)
                 return -ENOMEM;
         *arr = p;
+        *cap = *cap ? 2 * *cap : 8;
         return 0;
 }
 
 static int set_push_user(accountsdb_set *s, const accountsdb_user *u) {
-        int r = set_grow((void **) &s->users, s->n_users, sizeof(*s->users));
+        int r = set_grow((void **) &s->users, s->n_users, &s->cap_users, sizeof(*s->users));
 
         if (r < 0)
                 return r;
@@ -109,7 +110,7 @@ static int set_push_group(accountsdb_set *s, const char *name, gid_t gid, const 
                           size_t n_members) {
         accountsdb_group *g;
         const char **m = NULL;
-        int r = set_grow((void **) &s->groups, s->n_groups, sizeof(*s->groups));
+        int r = set_grow((void **) &s->groups, s->n_groups, &s->cap_groups, sizeof(*s->groups));
 
         if (r < 0)
                 return r;
@@ -326,6 +327,29 @@ int accountsdb_set_add_user(accountsdb_set *s, const accountsdb_user *u, bool pe
                         return errmsg_set(ret_error, r, "%s", strerror(-r));
                 }
         }
+        return 0;
+}
+
+int accountsdb_set_add_group(accountsdb_set *s, const char *name, gid_t gid, const char *const *members,
+                             size_t n_members, char **ret_error) {
+        int r;
+
+        if ((r = check_name("group", name, ret_error)) < 0 ||
+            (r = check_id("gid", gid, ACCOUNTSDB_FORCE, ret_error)) < 0)
+                return r;
+        for (size_t i = 0; i < n_members; i++)
+                if ((r = check_name("member", members[i], ret_error)) < 0)
+                        return r;
+        for (size_t i = 0; i < s->n_groups; i++) {
+                if (strcmp(s->groups[i].name, name) == 0)
+                        return errmsg_set(ret_error, -EEXIST, "group \"%s\": already in the database", name);
+                if (s->groups[i].gid == gid)
+                        return errmsg_set(ret_error, -EEXIST, "gid %u: already used by group \"%s\"", gid,
+                                          s->groups[i].name);
+        }
+        r = set_push_group(s, name, gid, members, n_members);
+        if (r < 0)
+                return errmsg_set(ret_error, r, "%s", strerror(-r));
         return 0;
 }
 

@@ -152,6 +152,7 @@ typedef struct accountsdb_set {
         size_t n_users;
         accountsdb_group *groups; /* members: malloc'd array of malloc'd names */
         size_t n_groups;
+        size_t cap_users, cap_groups; /* allocated entries */
 } accountsdb_set;
 
 void accountsdb_set_done(accountsdb_set *s);
@@ -164,6 +165,10 @@ int accountsdb_set_load(const accountsdb *db, accountsdb_set *ret);
  * user. Errors name the field ("uid 500: below 1000 ..."). */
 int accountsdb_set_add_user(accountsdb_set *s, const accountsdb_user *u, bool per_user_group, unsigned flags,
                             char **ret_error);
+/* Adds a group (e.g. a shared supplementary group) with copies of its
+ * member names; checks the names and that name and gid are new. */
+int accountsdb_set_add_group(accountsdb_set *s, const char *name, gid_t gid, const char *const *members,
+                             size_t n_members, char **ret_error);
 /* Removes the account, its per-user group (same name and gid) and its
  * name from every member list; -ENOENT when absent. */
 int accountsdb_set_remove_user(accountsdb_set *s, const char *name, char **ret_error);

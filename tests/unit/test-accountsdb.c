@@ -48,19 +48,10 @@ static void build_set(accountsdb_set *s, size_t n, uint32_t base) {
                                       .shell = "/bin/bash"};
                 ck_assert_int_eq(accountsdb_set_add_user(s, &u, true, ACCOUNTSDB_FORCE, NULL), 0);
         }
-        /* Groups with members, appended by hand (the CLI has no verb for them). */
-        s->groups = reallocarray(s->groups, s->n_groups + 2, sizeof(*s->groups));
-        ck_assert_ptr_nonnull(s->groups);
-        const char **m1 = calloc(3, sizeof(char *)), **m2 = calloc(2, sizeof(char *));
-        m1[0] = strdup("u1");
-        m1[1] = strdup("u3");
-        m1[2] = strdup("u5");
-        m2[0] = strdup("u2");
-        m2[1] = strdup("u1");
-        s->groups[s->n_groups++] =
-                (accountsdb_group){.name = strdup("staff"), .gid = 250000, .members = m1, .n_members = 3};
-        s->groups[s->n_groups++] =
-                (accountsdb_group){.name = strdup("dev"), .gid = 250001, .members = m2, .n_members = 2};
+        /* Shared groups with members. */
+        static const char *const staff[] = {"u1", "u3", "u5"}, *const dev[] = {"u2", "u1"};
+        ck_assert_int_eq(accountsdb_set_add_group(s, "staff", 250000, staff, 3, NULL), 0);
+        ck_assert_int_eq(accountsdb_set_add_group(s, "dev", 250001, dev, 2, NULL), 0);
 }
 
 static void *serialize(const accountsdb_set *s, size_t *len) {
@@ -629,6 +620,34 @@ START_TEST(test_serialize_refuses_duplicates) {
 }
 END_TEST
 
+START_TEST(test_set_groups) {
+        static const char *const bad_member[] = {"ok", "Not-Ok"}, *const one[] = {"u1"};
+        accountsdb_set s;
+        char *err = NULL;
+
+        build_set(&s, 4, 300000);
+        ck_assert_int_eq(accountsdb_set_add_group(&s, "staff", 260000, one, 1, &err), -EEXIST);
+        ck_assert_ptr_nonnull(strstr(err, "group \"staff\": already in the database"));
+        ck_assert_int_eq(accountsdb_set_add_group(&s, "ops", 250000, one, 1, &err), -EEXIST);
+        ck_assert_ptr_nonnull(strstr(err, "gid 250000: already used by group \"staff\""));
+        ck_assert_int_eq(accountsdb_set_add_group(&s, "ops", 260000, bad_member, 2, &err), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(err, "member \"Not-Ok\""));
+        ck_assert_int_eq(accountsdb_set_add_group(&s, "ops", 0, one, 1, &err), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(err, "gid 0"));
+        /* Removing u1 drops it from staff and dev, and its own group. */
+        ck_assert_int_eq(accountsdb_set_remove_user(&s, "u1", &err), 0);
+        ck_assert_uint_eq(s.n_users, 3);
+        for (size_t i = 0; i < s.n_groups; i++) {
+                ck_assert_str_ne(s.groups[i].name, "u1");
+                for (size_t k = 0; k < s.groups[i].n_members; k++)
+                        ck_assert_str_ne(s.groups[i].members[k], "u1");
+        }
+        ck_assert_uint_eq(s.n_groups, 3 + 2);
+        free(err);
+        accountsdb_set_done(&s);
+}
+END_TEST
+
 static Suite *accountsdb_suite(void) {
         Suite *s = suite_create("accountsdb");
         TCase *tc = tcase_create("core");
@@ -646,6 +665,7 @@ static Suite *accountsdb_suite(void) {
         tcase_add_test(tc, test_writer_refuses_corrupt_and_symlink);
         tcase_add_test(tc, test_provision);
         tcase_add_test(tc, test_serialize_refuses_duplicates);
+        tcase_add_test(tc, test_set_groups);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -112,15 +112,9 @@ static void write_db_tagged(const char *path, size_t n, uint32_t base, const cha
                 ck_assert_int_eq(accountsdb_set_add_user(&s, &u, true, ACCOUNTSDB_FORCE, &err), 0);
         }
         if (with_groups) {
-                s.groups = reallocarray(s.groups, s.n_groups + 2, sizeof(*s.groups));
-                const char **m1 = calloc(2, sizeof(char *)), **m2 = calloc(1, sizeof(char *));
-                m1[0] = strdup("u1");
-                m1[1] = strdup("u3");
-                m2[0] = strdup("u1");
-                s.groups[s.n_groups++] = (accountsdb_group){
-                        .name = strdup("staff"), .gid = 250000, .members = m1, .n_members = 2};
-                s.groups[s.n_groups++] = (accountsdb_group){
-                        .name = strdup("dev"), .gid = 250001, .members = m2, .n_members = 1};
+                static const char *const staff[] = {"u1", "u3"}, *const dev[] = {"u1"};
+                ck_assert_int_eq(accountsdb_set_add_group(&s, "staff", 250000, staff, 2, NULL), 0);
+                ck_assert_int_eq(accountsdb_set_add_group(&s, "dev", 250001, dev, 1, NULL), 0);
         }
         ck_assert_int_eq(accountsdb_serialize(&s, &data, &len, &err), 0);
         ck_assert_int_ge(asprintf(&tmp, "%s.tmp", path), 0);
