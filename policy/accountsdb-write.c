@@ -279,7 +279,7 @@ int accountsdb_set_add_user(accountsdb_set *s, const accountsdb_user *u, bool pe
         if (per_user_group && u->gid != u->uid)
                 return errmsg_set(ret_error, -EINVAL, "gid %u: a per-user group has gid = uid (%u)", u->gid,
                                   u->uid);
-        for (size_t i = 0; i < s->n_users; i++) {
+        for (size_t i = 0; !(flags & ACCOUNTSDB_BULK) && i < s->n_users; i++) {
                 if (strcmp(s->users[i].name, u->name) == 0)
                         return errmsg_set(ret_error, -EEXIST, "name \"%s\": already in the database",
                                           u->name);
@@ -287,7 +287,7 @@ int accountsdb_set_add_user(accountsdb_set *s, const accountsdb_user *u, bool pe
                         return errmsg_set(ret_error, -EEXIST, "uid %u: already used by \"%s\"", u->uid,
                                           s->users[i].name);
         }
-        for (size_t i = 0; per_user_group && i < s->n_groups; i++) {
+        for (size_t i = 0; per_user_group && !(flags & ACCOUNTSDB_BULK) && i < s->n_groups; i++) {
                 if (strcmp(s->groups[i].name, u->name) == 0)
                         return errmsg_set(ret_error, -EEXIST, "group \"%s\": already in the database",
                                           u->name);

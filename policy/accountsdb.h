@@ -145,6 +145,10 @@ typedef struct accountsdb_provision_params {
  * and gid 0 and (uid_t)-1, 65534 (nobody) are refused even then. */
 #define ACCOUNTSDB_UID_MIN 1000u
 #define ACCOUNTSDB_FORCE (1u << 0)
+/* accountsdb_set_add_user(): skip the per-call duplicate scan (O(n)) when
+ * building a large set in one go; accountsdb_serialize() still refuses
+ * duplicates. */
+#define ACCOUNTSDB_BULK (1u << 1)
 
 /* An editable copy of a database (writer side; every string malloc'd). */
 typedef struct accountsdb_set {

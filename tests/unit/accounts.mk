@@ -16,3 +16,5 @@ tests_unit_test_nss_rstream_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/policy
 tests_unit_test_nss_rstream_LDADD = policy/libaccountsdb.la $(UNIT_LIBS) -ldl -lpthread
 # The module is loaded at run time: build it first.
 EXTRA_tests_unit_test_nss_rstream_DEPENDENCIES = nss_rstream/libnss_rstream.la
+
+include tests/bench/nss.mk
