@@ -271,6 +271,7 @@ static int do_list(int argc, char **argv) {
                 return output_fail(
                         r, (errmsg_set(&err, r, "open accounts database %s: %s", o.db, strerror(-r)), err));
         /* A database not created yet lists as empty. */
+        r = 0;
         if (o.json)
                 r = list_json(db);
         else {

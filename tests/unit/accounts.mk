@@ -10,6 +10,8 @@ TESTS += tests/unit/test-accountsdb tests/unit/test-nss-rstream
 tests_unit_test_accountsdb_SOURCES = tests/unit/test-accountsdb.c tests/unit/files-util.h
 tests_unit_test_accountsdb_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/policy
 tests_unit_test_accountsdb_LDADD = policy/libaccountsdb.la $(UNIT_LIBS)
+# test_cli runs the built helper/webtty.
+EXTRA_tests_unit_test_accountsdb_DEPENDENCIES = helper/webtty
 
 tests_unit_test_nss_rstream_SOURCES = tests/unit/test-nss-rstream.c tests/unit/files-util.h
 tests_unit_test_nss_rstream_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/policy

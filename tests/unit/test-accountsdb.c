@@ -9,14 +9,17 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "accountsdb.h"
 #include "files-util.h"
+#include "macro.h"
 
 static char *dir;
 
@@ -648,6 +651,96 @@ START_TEST(test_set_groups) {
 }
 END_TEST
 
+/* ---- the CLI (the built helper/webtty) ---- */
+
+#define WEBTTY BUILDDIR "/helper/webtty"
+
+/* Runs `webtty accounts ARGS` (ARGS shell-quoted by the caller) with
+ * stderr folded into the output; returns the exit status. */
+static int cli(char **out, const char *fmt, ...) _printf_(2, 3);
+static int cli(char **out, const char *fmt, ...) {
+        char *args = NULL, *cmd = NULL;
+        size_t len;
+        va_list ap;
+        FILE *p;
+        int st;
+
+        va_start(ap, fmt);
+        ck_assert_int_ge(vasprintf(&args, fmt, ap), 0);
+        va_end(ap);
+        ck_assert_int_ge(
+                asprintf(&cmd, "env -u RSTREAM_WEBTTY_ACCOUNTS_DB '%s' accounts %s 2>&1", WEBTTY, args), 0);
+        p = popen(cmd, "r");
+        ck_assert_ptr_nonnull(p);
+        *out = calloc(1, 65536);
+        len = fread(*out, 1, 65535, p);
+        (*out)[len] = 0;
+        st = pclose(p);
+        free(args);
+        free(cmd);
+        return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void expect(int want_status, const char *want, const char *fmt_path, const char *args) {
+        char *out = NULL;
+        int st = cli(&out, "%s --db '%s'", args, fmt_path);
+
+        ck_assert_msg(st == want_status, "webtty accounts %s: status %d, output: %s", args, st, out);
+        ck_assert_msg(strstr(out, want) != NULL, "webtty accounts %s: output lacks \"%s\": %s", args, want,
+                      out);
+        free(out);
+}
+
+START_TEST(test_cli) {
+        char *path = join(dir, "cli/accounts.db");
+        char *out = NULL;
+
+        expect(0, "", path, "list"); /* no file yet: empty */
+        expect(0, "added rs-alice (uid 61000, gid 61000)", path,
+               "add rs-alice --uid 61000 --gecos 'Alice R'");
+        expect(0, "added rs-bob (uid 61001, gid 100)", path,
+               "add rs-bob --uid 61001 --gid 100 --home /srv/bob --shell /bin/sh");
+        expect(0,
+               "rs-alice:x:61000:61000:Alice "
+               "R:/home/rs-alice:/bin/bash\nrs-bob:x:61001:100::/srv/bob:/bin/sh\n",
+               path, "list");
+        expect(0, "\"name\": \"rs-bob\"", path, "list --json");
+        expect(0, "\"members\": [", path, "list --json");
+
+        /* Refusals name the database and the field. */
+        expect(1, "name \"rs-alice\": already in the database", path, "add rs-alice --uid 61005");
+        expect(1, path, path, "add rs-alice --uid 61005");
+        expect(1, "uid 61000: already used by \"rs-alice\"", path, "add rs-carol --uid 61000");
+        expect(1, "uid 999: below 1000", path, "add rs-carol --uid 999");
+        expect(1, "uid 0: root", path, "add rs-carol --uid 0 --force");
+        expect(1, "name \"Rs-Carol\": must match", path, "add Rs-Carol --uid 61002");
+        expect(1, "shell \"sh\": must be an absolute path", path, "add rs-carol --uid 61002 --shell sh");
+        expect(1, "gecos \"a:b\": must not contain", path, "add rs-carol --uid 61002 --gecos a:b");
+        expect(1, "uid \"12x\": not a number", path, "add rs-carol --uid 12x");
+        expect(1, "gid \"-5\": not a number", path, "add rs-carol --uid 61002 --gid -5");
+        expect(1, "name \"nobody-here\": no such account", path, "remove nobody-here");
+        expect(2, "--uid is required", path, "add rs-carol");
+        expect(2, "accepts 1 arg(s), received 0", path, "remove");
+        expect(2, "unknown flag --uid", path, "remove rs-bob --uid 5");
+        expect(0, "added rs-dave (uid 900, gid 900)", path, "add rs-dave --uid 900 --force");
+
+        expect(0, "removed rs-alice", path, "remove rs-alice");
+        expect(0, "rs-bob:x:61001:100::/srv/bob:/bin/sh\nrs-dave:x:900:900::/home/rs-dave:/bin/bash\n", path,
+               "list");
+
+        /* A corrupt database is named and refused, by list and by add. */
+        write_text(path, "RSACCTDB but nothing else that makes a database", 0644);
+        expect(1, "is corrupt or truncated", path, "list");
+        expect(1, path, path, "list");
+        expect(1, "is corrupt or truncated", path, "add rs-erin --uid 61010");
+
+        ck_assert_int_eq(cli(&out, "frobnicate"), 2);
+        ck_assert_ptr_nonnull(strstr(out, "unknown command \"frobnicate\""));
+        free(out);
+        free(path);
+}
+END_TEST
+
 static Suite *accountsdb_suite(void) {
         Suite *s = suite_create("accountsdb");
         TCase *tc = tcase_create("core");
@@ -666,6 +759,7 @@ static Suite *accountsdb_suite(void) {
         tcase_add_test(tc, test_provision);
         tcase_add_test(tc, test_serialize_refuses_duplicates);
         tcase_add_test(tc, test_set_groups);
+        tcase_add_test(tc, test_cli);
         suite_add_tcase(s, tc);
         return s;
 }
