@@ -476,6 +476,11 @@ START_TEST(test_glibc_through_nss_wrapper) {
         ck_assert_msg(strstr(out, "300001") && strstr(out, "250000") && strstr(out, "250001"), "id -G: %s",
                       out);
         free(out);
+        /* Enumeration through glibc (setpwent/getpwent_r/endpwent). */
+        out = run_wrapped("getent passwd | grep -c \"^u[0-9]:x:3000\"; getent group | grep -c :x:", &status);
+        ck_assert_int_eq(status, 0);
+        ck_assert_str_eq(out, "10\n12\n");
+        free(out);
         out = run_wrapped("getent passwd nosuch", &status);
         ck_assert_int_eq(WEXITSTATUS(status), 2); /* getent: key not found */
         free(out);
