@@ -1,7 +1,7 @@
 /* accounts.db (/var/lib/rstream/webtty/accounts.db, 0644 root): the accounts
  * nss_rstream resolves. An immutable file with hash indexes, mmapped by the
  * reader and replaced atomically (temp file, fsync, rename, fsync dir, under
- * an flock on "<path>.lock") by the writer; see webtty-files(5).
+ * an flock on "<path>.lock") by the writer; format in nss_rstream(8).
  *
  * Two halves with different rules:
  *   - the reader (accountsdb_open/lookup/iterate) is linked into
