@@ -16,6 +16,8 @@ EXTRA_tests_unit_test_accountsdb_DEPENDENCIES = helper/webtty
 tests_unit_test_nss_rstream_SOURCES = tests/unit/test-nss-rstream.c tests/unit/files-util.h
 tests_unit_test_nss_rstream_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/policy
 tests_unit_test_nss_rstream_LDADD = policy/libaccountsdb.la $(UNIT_LIBS) -ldl -lpthread
+# Exports syslog() so the module's log lines can be counted.
+tests_unit_test_nss_rstream_LDFLAGS = -export-dynamic
 # The module is loaded at run time: build it first.
 EXTRA_tests_unit_test_nss_rstream_DEPENDENCIES = nss_rstream/libnss_rstream.la
 

@@ -10,11 +10,13 @@
 #include <nss.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "accountsdb.h"
@@ -312,6 +314,58 @@ START_TEST(test_missing_and_corrupt) {
 }
 END_TEST
 
+/* The module's syslog() calls land here: the test executable exports it
+ * (-export-dynamic), which interposes libc's for the dlopen'ed module. */
+static int n_syslog;
+static char last_syslog[1024];
+
+void syslog(int prio, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(last_syslog, sizeof(last_syslog), fmt, ap);
+        va_end(ap);
+        if (prio == LOG_ERR)
+                n_syslog++;
+}
+
+static void write_garbage(const char *text) {
+        char *tmp = join(dir, "garbage.tmp");
+
+        write_text(tmp, text, 0644);
+        ck_assert_int_eq(rename(tmp, db_path), 0);
+        free(tmp);
+}
+
+START_TEST(test_corrupt_logged_once) {
+        struct passwd pw;
+        struct group gr;
+        char buf[1024];
+        int e = 0;
+
+        n_syslog = 0;
+        write_garbage("RSACCTDB this is not a database, just some text that is long enough to have a header "
+                      "of 128 bytes: 0123456789012345678901234567890123456789");
+        for (int i = 0; i < 5; i++) {
+                ck_assert_int_eq(m.getpwnam("u1", &pw, buf, sizeof(buf), &e), NSS_STATUS_UNAVAIL);
+                ck_assert_int_eq(e, EIO);
+        }
+        ck_assert_int_eq(n_syslog, 1);
+        ck_assert_msg(strstr(last_syslog, db_path) != NULL, "log line \"%s\" does not name the file",
+                      last_syslog);
+        ck_assert_ptr_nonnull(strstr(last_syslog, "corrupt or truncated"));
+        /* Another bad file is logged again, once. */
+        write_garbage("short");
+        ck_assert_int_eq(m.getgrnam("u1", &gr, buf, sizeof(buf), &e), NSS_STATUS_UNAVAIL);
+        ck_assert_int_eq(m.getpwuid(300001, &pw, buf, sizeof(buf), &e), NSS_STATUS_UNAVAIL);
+        ck_assert_int_eq(n_syslog, 2);
+        /* A good file again: answers, nothing logged. */
+        write_db(3);
+        ck_assert_int_eq(m.getpwnam("u1", &pw, buf, sizeof(buf), &e), NSS_STATUS_SUCCESS);
+        ck_assert_int_eq(n_syslog, 2);
+}
+END_TEST
+
 START_TEST(test_replacement_seen) {
         struct passwd pw;
         char buf[1024], *err = NULL;
@@ -499,6 +553,7 @@ static Suite *nss_suite(void) {
         tcase_add_test(tc, test_enumeration);
         tcase_add_test(tc, test_initgroups);
         tcase_add_test(tc, test_missing_and_corrupt);
+        tcase_add_test(tc, test_corrupt_logged_once);
         tcase_add_test(tc, test_replacement_seen);
         tcase_add_test(tc, test_threads_during_replacement);
         tcase_add_test(tc, test_needed_libc_only);
