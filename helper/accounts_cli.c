@@ -264,12 +264,18 @@ static int do_list(int argc, char **argv) {
         if (check_args(argc, argv, 0) < 0)
                 return 2;
         r = accountsdb_open(o.db, &db);
-        if (r == -EBADMSG)
-                return output_fail(
-                        r, (errmsg_set(&err, r, "accounts database %s is corrupt or truncated", o.db), err));
-        if (r < 0 && r != -ENOENT)
-                return output_fail(
-                        r, (errmsg_set(&err, r, "open accounts database %s: %s", o.db, strerror(-r)), err));
+        if (r < 0 && r != -ENOENT) {
+                if (r == -EBADMSG)
+                        errmsg_set(&err, r, "accounts database %s is corrupt or truncated", o.db);
+                else if (r == -EPERM)
+                        errmsg_set(&err, r,
+                                   "accounts database %s is writable by group or others, or owned by "
+                                   "another user",
+                                   o.db);
+                else
+                        errmsg_set(&err, r, "open accounts database %s: %s", o.db, strerror(-r));
+                return output_fail(r, err);
+        }
         /* A database not created yet lists as empty. */
         r = 0;
         if (o.json)

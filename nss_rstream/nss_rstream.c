@@ -87,13 +87,15 @@ static int refresh_locked(void) {
                 return -EBADMSG;
         }
         r = accountsdb_open(path, &n);
-        if (r == -EBADMSG) {
+        if (r == -EBADMSG || r == -EPERM) {
                 bad.set = true;
                 bad.dev = st.st_dev;
                 bad.ino = st.st_ino;
                 bad.size = st.st_size;
                 bad.mtime = st.st_mtim;
-                syslog(LOG_ERR, "nss_rstream: %s is corrupt or truncated; ignoring it", path);
+                syslog(LOG_ERR, "nss_rstream: %s %s; ignoring it", path,
+                       r == -EPERM ? "is writable by group or others, or not owned by root"
+                                   : "is corrupt or truncated");
         }
         if (r < 0) {
                 /* Answering from an old file that is gone or replaced by a
@@ -126,7 +128,7 @@ static enum nss_status acquire(const accountsdb **ret, int *errnop) {
                 /* A missing file is UNAVAIL like nss_files for a missing
                  * /etc/passwd: "this source cannot answer", and the next
                  * source in nsswitch.conf is asked. */
-                *errnop = -r == EBADMSG ? EIO : -r;
+                *errnop = -r == EBADMSG || -r == EPERM ? EIO : -r;
                 return NSS_STATUS_UNAVAIL;
         }
         pthread_rwlock_rdlock(&db_lock);

@@ -243,6 +243,11 @@ static int parse(accountsdb *db) {
         for (uint32_t i = 0; i < db->n_users; i++) {
                 const uint8_t *u = db->users + (size_t) i * USER_REC_SIZE;
 
+                /* Root is never an rstream account (the writer refuses it):
+                 * a file that says otherwise is not trusted at all. */
+                if (get32(u + 4) == 0 || get32(u + 8) == 0)
+                        return -EBADMSG;
+
                 if (check_text(db, get32(u), ACCOUNTSDB_NAME_MAX, true) < 0 ||
                     check_text(db, get32(u + 12), ACCOUNTSDB_FIELD_MAX, false) < 0 ||
                     check_text(db, get32(u + 16), ACCOUNTSDB_FIELD_MAX, false) < 0 ||
@@ -253,7 +258,7 @@ static int parse(accountsdb *db) {
                 const uint8_t *g = db->groups + (size_t) i * GROUP_REC_SIZE;
                 uint32_t first = get32(g + 8), n = get32(g + 12);
 
-                if (check_text(db, get32(g), ACCOUNTSDB_NAME_MAX, true) < 0)
+                if (check_text(db, get32(g), ACCOUNTSDB_NAME_MAX, true) < 0 || get32(g + 4) == 0)
                         return -EBADMSG;
                 if (first > db->n_members_total || n > db->n_members_total - first)
                         return -EBADMSG;
@@ -307,6 +312,13 @@ int accountsdb_open(const char *path, accountsdb **ret) {
         if (!S_ISREG(st.st_mode)) {
                 close(fd);
                 return -EBADMSG;
+        }
+        /* Whoever can write this file can name accounts for every process
+         * on the host: only root (or the reading user itself, who gains
+         * nothing) may own it, and nobody else may write it. */
+        if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 0022)) {
+                close(fd);
+                return -EPERM;
         }
         if (st.st_size < (off_t) ACCOUNTSDB_HEADER_SIZE || st.st_size > (off_t) ACCOUNTSDB_MAX_SIZE) {
                 close(fd);

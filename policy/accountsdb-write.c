@@ -918,6 +918,11 @@ int accountsdb_edit(const char *path, accountsdb_edit_fn edit, void *userdata, c
                                   "accounts database %s is corrupt or truncated; refusing to change it "
                                   "(move it away to start over)",
                                   path);
+        if (r == -EPERM)
+                return errmsg_set(ret_error, r,
+                                  "accounts database %s is writable by group or others, or owned by another "
+                                  "user; refusing to use it",
+                                  path);
         if (r < 0 && r != -ENOENT)
                 return errmsg_set(ret_error, r, "open accounts database %s: %s", path, strerror(-r));
         r = accountsdb_set_load(db, &set);

@@ -41,7 +41,10 @@ typedef struct accountsdb_group {
 
 typedef struct accountsdb accountsdb; /* an open mapping */
 
-int accountsdb_open(const char *path, accountsdb **ret); /* -ENOENT, -EBADMSG, ... */
+/* -ENOENT; -EBADMSG (corrupt, truncated, not a regular file, or an entry
+ * with uid/gid 0); -EPERM (owned by someone other than root or the
+ * effective uid, or writable by group/others); other -errno. */
+int accountsdb_open(const char *path, accountsdb **ret);
 void accountsdb_close(accountsdb *db);
 
 /* The same checks on bytes in memory (the fuzz target, tests). data must

@@ -381,6 +381,23 @@ START_TEST(test_bad_offsets) {
         {
                 uint8_t *c = exact_copy(data, len);
 
+                /* uid 0, gid 0, a group with gid 0. */
+                wr32(c + users + 4, 0);
+                rechecksum(c, len);
+                ck_assert_int_eq(accountsdb_open_memory(c, len, &db), -EBADMSG);
+                memcpy(c, data, len);
+                wr32(c + users + 8, 0);
+                rechecksum(c, len);
+                ck_assert_int_eq(accountsdb_open_memory(c, len, &db), -EBADMSG);
+                memcpy(c, data, len);
+                wr32(c + groups + 4, 0);
+                rechecksum(c, len);
+                ck_assert_int_eq(accountsdb_open_memory(c, len, &db), -EBADMSG);
+                free(c);
+        }
+        {
+                uint8_t *c = exact_copy(data, len);
+
                 c[strings + slen - 1] = 'x';
                 rechecksum(c, len);
                 ck_assert_int_eq(accountsdb_open_memory(c, len, &db), -EBADMSG);
@@ -407,6 +424,29 @@ START_TEST(test_open_errors) {
         write_text(trunc, "RSACCTDB", 0644);
         ck_assert_int_eq(accountsdb_open(trunc, &db), -EBADMSG);
         ck_assert_ptr_null(db);
+
+        /* A database others may write is refused before it is read. */
+        accountsdb_set s = {};
+        size_t len;
+        void *data = serialize(&s, &len);
+        char *good = join(dir, "good.db");
+        FILE *f = fopen(good, "we");
+        ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+        ck_assert_int_eq(fclose(f), 0);
+        ck_assert_int_eq(chmod(good, 0644), 0);
+        ck_assert_int_eq(accountsdb_open(good, &db), 0);
+        accountsdb_close(db);
+        ck_assert_int_eq(chmod(good, 0664), 0);
+        ck_assert_int_eq(accountsdb_open(good, &db), -EPERM);
+        ck_assert_int_eq(chmod(good, 0646), 0);
+        ck_assert_int_eq(accountsdb_open(good, &db), -EPERM);
+        if (geteuid() == 0) {
+                ck_assert_int_eq(chmod(good, 0644), 0);
+                ck_assert_int_eq(chown(good, 4242, 0), 0);
+                ck_assert_int_eq(accountsdb_open(good, &db), -EPERM);
+        }
+        free(data);
+        free(good);
         free(missing);
         free(trunc);
 }
@@ -733,6 +773,12 @@ START_TEST(test_cli) {
         expect(1, "is corrupt or truncated", path, "list");
         expect(1, path, path, "list");
         expect(1, "is corrupt or truncated", path, "add rs-erin --uid 61010");
+        /* One others may write is refused by list and add. */
+        ck_assert_int_eq(unlink(path), 0);
+        expect(0, "added rs-erin", path, "add rs-erin --uid 61010");
+        ck_assert_int_eq(chmod(path, 0666), 0);
+        expect(1, "is writable by group or others", path, "list");
+        expect(1, "is writable by group or others", path, "add rs-fred --uid 61011");
 
         ck_assert_int_eq(cli(&out, "frobnicate"), 2);
         ck_assert_ptr_nonnull(strstr(out, "unknown command \"frobnicate\""));

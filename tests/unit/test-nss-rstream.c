@@ -359,10 +359,16 @@ START_TEST(test_corrupt_logged_once) {
         ck_assert_int_eq(m.getgrnam("u1", &gr, buf, sizeof(buf), &e), NSS_STATUS_UNAVAIL);
         ck_assert_int_eq(m.getpwuid(300001, &pw, buf, sizeof(buf), &e), NSS_STATUS_UNAVAIL);
         ck_assert_int_eq(n_syslog, 2);
+        /* A file others may write: refused and logged like a corrupt one. */
+        write_db(3);
+        ck_assert_int_eq(chmod(db_path, 0666), 0);
+        ck_assert_int_eq(m.getpwnam("u1", &pw, buf, sizeof(buf), &e), NSS_STATUS_UNAVAIL);
+        ck_assert_int_eq(n_syslog, 3);
+        ck_assert_ptr_nonnull(strstr(last_syslog, "writable by group or others"));
         /* A good file again: answers, nothing logged. */
         write_db(3);
         ck_assert_int_eq(m.getpwnam("u1", &pw, buf, sizeof(buf), &e), NSS_STATUS_SUCCESS);
-        ck_assert_int_eq(n_syslog, 2);
+        ck_assert_int_eq(n_syslog, 3);
 }
 END_TEST
 
