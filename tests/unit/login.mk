@@ -7,7 +7,7 @@ TESTS += tests/unit/test-login
 tests_unit_test_login_SOURCES = tests/unit/test-login.c \
 	webttyd/login/login.h webttyd/login/request.c webttyd/login/pamconv.c webttyd/login/child.c \
 	webttyd/login/pty.c webttyd/spawn.c webttyd/spawn.h
-tests_unit_test_login_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/webttyd
+tests_unit_test_login_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/webttyd -I$(top_srcdir)/webttyd/login
 tests_unit_test_login_CFLAGS = $(UNIT_CFLAGS) $(PAM_CFLAGS)
 tests_unit_test_login_LDADD = $(UNIT_LIBS) $(PAM_LIBS)
 
