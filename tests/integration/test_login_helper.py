@@ -152,7 +152,7 @@ class Helper:
 
     count = 0
 
-    def __init__(self, ctx, args=(), peer="wtdaemon", service="webttyd"):
+    def __init__(self, ctx, args=(), peer="wtdaemon", service="webttyd", mode="fd"):
         Helper.count += 1
         pw = pwd.getpwnam(peer)
         os.setegid(pw.pw_gid)
@@ -164,14 +164,22 @@ class Helper:
             os.setegid(0)
         self.log_path = os.path.join(ctx["tmp"], "helper-%d-%d.log" % (os.getpid(), Helper.count))
         self.log = open(self.log_path, "w")
-        cmd = [HELPER, "--socket-fd", str(child.fileno()), "--webttyd-user", "wtdaemon",
-               "--pam-service", service] + list(args)
-        self.proc = subprocess.Popen(cmd, pass_fds=[child.fileno()], stdin=subprocess.DEVNULL,
-                                     stdout=self.log, stderr=self.log)
+        cmd = [HELPER, "--webttyd-user", "wtdaemon", "--pam-service", service] + list(args)
+        if mode == "fd":  # spawned by webttyd on a socketpair
+            self.proc = subprocess.Popen(cmd + ["--socket-fd", str(child.fileno())], pass_fds=[child.fileno()],
+                                         stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
+        elif mode == "stdin":  # systemd StandardInput=socket: stdin (and stdout) are the connection
+            self.proc = subprocess.Popen(cmd, stdin=child, stdout=child, stderr=self.log)
+        else:  # systemd socket activation: fd 3, LISTEN_FDS=1, LISTEN_PID=the helper
+            self.proc = subprocess.Popen(["/bin/sh", "-c", 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$@" 3<&%d' %
+                                          child.fileno(), "sh"] + cmd, pass_fds=[child.fileno()],
+                                         stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
         child.close()
         self.fds = []
 
     def send(self, data):
+        if len(data) > 200000:
+            self.sock.setsockopt(socket.SOL_SOCKET, 32, len(data) * 2 + 65536)  # SO_SNDBUFFORCE
         self.sock.send(data)
 
     def recv(self, timeout=10):
@@ -319,6 +327,8 @@ def step_pty_session(params, ctx):
         assert h.wait() == 0, h.logtext()
         assert "wtalice" not in who(), who()
         assert wtmp_types(line) == [7, 8], wtmp_types(line)  # USER_PROCESS, then DEAD_PROCESS
+        ll = subprocess.run(["lastlog", "-u", "wtalice"], capture_output=True, text=True).stdout
+        assert line in ll and "192.0.2.7" in ll, ll
         assert user_procs("wtalice") == []
         log = h.logtext()
         assert "session started" in log and "session ended" in log, log
@@ -328,7 +338,7 @@ def step_pty_session(params, ctx):
 
 
 def step_pipes_session(params, ctx):
-    h = Helper(ctx)
+    h = Helper(ctx, mode=params["mode"])
     try:
         m = h.start(tty=False, cmd=["id", "-un;", "echo", "oops", ">&2;", "exit", "3"])
         assert m[2] == struct.pack(">I", 0) and m.get(4, b"") == b"", m
@@ -457,6 +467,7 @@ def step_refusals(params, ctx):
     one("garbage", b"\x01\x01\x09\x00\x00\x00\x01x")
     one("not-a-request", enc_signal(1))
     one("bad-open", enc_request(b"\xff\xff\xff"))
+    one("oversize", enc_request(enc_open(cmd=["x" * 300000])))
     one("client-user", enc_request(enc_open(cmd=["id"], username="wtbob")))
     one("deny", enc_request(enc_open(cmd=["id"])), service="webttyd-deny")
     one("nouser", enc_request(enc_open(cmd=["id"])), service="webttyd-nouser")
@@ -497,12 +508,36 @@ def test_pty_session_user_tty_utmp_env_exit_code(ns):
     assert run(ns, "step_pty_session")
 
 
-def test_pipes_session_no_utmp(ns):
-    assert run(ns, "step_pipes_session")
+@pytest.mark.parametrize("mode", ["fd", "stdin", "listen-fds"])
+def test_pipes_session_no_utmp(ns, mode):
+    """Also the three ways to get the connection: --socket-fd, stdin, LISTEN_FDS."""
+    assert run(ns, "step_pipes_session", mode=mode)
 
 
 def test_signal_relayed_and_filtered(ns):
     assert run(ns, "step_signal")
+
+
+def step_sigterm(params, ctx):
+    h = Helper(ctx)
+    try:
+        m = h.start(tty=True, cmd=["echo READY; sleep 100"])
+        line = m[4].decode()
+        read_until(h.fds[0], "READY")
+        h.proc.send_signal(signal.SIGTERM)  # systemctl stop: hang up, then close cleanly
+        m, _ = h.recv()
+        assert m["type"] == EXITED and u32(m[1]) == -1, m
+        assert h.wait() == 0, h.logtext()
+        assert line not in who()
+        assert wtmp_types(line) == [7, 8]
+        assert user_procs("wtalice") == []
+    finally:
+        h.close()
+    return True
+
+
+def test_sigterm_to_helper_ends_session_cleanly(ns):
+    assert run(ns, "step_sigterm")
 
 
 def test_socket_eof_hangs_up_and_kills_everything(ns):
@@ -519,12 +554,14 @@ def test_wrong_peer_uid_refused_unread(ns):
 
 def test_refusals(ns):
     r = run(ns, "step_refusals")
-    for name in ("garbage", "not-a-request", "bad-open"):
+    for name in ("garbage", "not-a-request", "bad-open", "oversize"):
         assert r[name]["message"] == "login refused: malformed login request", r[name]
-        assert "login refused" in r[name]["log"] and "malformed" in r[name]["log"] or \
-            "expected a REQUEST" in r[name]["log"] or "does not decode" in r[name]["log"], r[name]
+        assert "login refused" in r[name]["log"] and "reason=" in r[name]["log"], r[name]
         assert not r[name]["pam"], "PAM must not run for a malformed request"
+    assert "malformed request" in r["garbage"]["log"], r["garbage"]["log"]
+    assert "expected a REQUEST" in r["not-a-request"]["log"], r["not-a-request"]["log"]
     assert "does not decode" in r["bad-open"]["log"]
+    assert "request larger than 262144 bytes" in r["oversize"]["log"], r["oversize"]["log"]
     assert r["client-user"]["message"] == "client-selected OS users are disabled in login execution mode"
     assert not r["client-user"]["pam"]
     assert r["deny"]["message"] == "login refused"
