@@ -572,6 +572,7 @@ def test_refusals(ns):
     assert r["password-prompt"]["message"] == "login refused"
     assert "PAM module prompted" in r["password-prompt"]["log"], r["password-prompt"]["log"]
     assert r["bad-env"]["message"] == 'invalid environment variable name "A=B"', r["bad-env"]
+    assert not r["bad-env"]["pam"], "the environment is checked before PAM runs"
 
 
 def test_client_user_allowed(ns):

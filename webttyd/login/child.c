@@ -215,7 +215,7 @@ __attribute__((noreturn)) static void child_run(const login_exec *e, char **argv
                 child_fail(report_fd, STEP_PDEATHSIG, ESRCH);
         if (!dir || !dir[0] || chdir(dir) < 0) {
                 /* As login(1): say so on the terminal and start in "/". */
-                say("Could not chdir to home directory ", dir ? dir : "", ": starting in /\r\n");
+                say("Could not chdir to ", dir ? dir : "", ": starting in /\r\n");
                 if (chdir("/") < 0)
                         _exit(1);
         }

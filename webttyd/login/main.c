@@ -348,6 +348,12 @@ static int derive(session *s) {
         if (r < 0)
                 return refuse(s, peer_text ? peer_text : LOGIN_FAILED_TEXT, r, "%s",
                               why ? why : strerror(-r));
+        /* The client's environment keys, before any PAM module runs. */
+        free(why);
+        why = NULL;
+        r = spawn_validate_env(s->d.open->config, &why);
+        if (r < 0)
+                return refuse(s, why ? why : LOGIN_FAILED_TEXT, r, "%s", why ? why : strerror(-r));
         r = login_bundle_text(&s->d.proof, &s->bundle);
         if (r < 0)
                 return refuse(s, LOGIN_FAILED_TEXT, r, "encoding the proof bundle: %s", strerror(-r));
@@ -407,7 +413,6 @@ static int pam_session(session *s) {
         const Webtty__Config *config = s->d.open->config;
         bool tty = config->options && config->options->allocate_tty;
         spawn_policy pol = {.mode = SPAWN_MODE_LOGIN, .daemon_env = environ};
-        _cleanup_free_ char *error = NULL;
         char **pam_env;
         int r;
 
@@ -429,9 +434,6 @@ static int pam_session(session *s) {
                 return pam_fail(s, r, "pam_open_session");
         s->opened = true;
 
-        r = spawn_validate_env(config, &error);
-        if (r < 0)
-                return refuse(s, error ? error : LOGIN_FAILED_TEXT, r, "%s", error ? error : strerror(-r));
         r = spawn_build_env(config, &s->acct, &pol, &s->env);
         if (r < 0)
                 return refuse(s, LOGIN_FAILED_TEXT, r, "building the environment: %s", strerror(-r));
@@ -535,8 +537,11 @@ int main(int argc, char **argv) {
         sigaddset(&mask, SIGINT);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         signal(SIGPIPE, SIG_IGN);
-        if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
-                return wlog_errno(LOG_ERR, negative_errno(), "PR_SET_CHILD_SUBREAPER: %m") < 0 ? 1 : 1;
+        /* Whatever the session daemonizes is re-parented here and killed at its end. */
+        if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+                log_error("PR_SET_CHILD_SUBREAPER: %m");
+                return 1;
+        }
         if (check_peer(sock, &o, &cred) < 0)
                 return 1;
         r = run(sock, &o, &cred);
