@@ -536,6 +536,28 @@ def step_sigterm(params, ctx):
     return True
 
 
+def step_login_shell(params, ctx):
+    # webttyd running as root spawns the helper itself: --webttyd-user root
+    h = Helper(ctx, peer="root", args=["--webttyd-user", "root"])
+    try:
+        h.start(tty=True, workdir="/nonexistent")
+        master = h.fds[0]
+        os.write(master, b'echo "A0=$0 D=$(pwd)"; exit 5\n')
+        out = read_all(master, timeout=5)
+        assert "Could not chdir to /nonexistent: starting in /" in out, out
+        assert "A0=-sh D=/" in out, out  # a login shell, started in / after the message
+        m, _ = h.recv()
+        assert m["type"] == EXITED and u32(m[1]) == 5, m
+        assert h.wait() == 0
+    finally:
+        h.close()
+    return True
+
+
+def test_login_shell_workdir_fallback_root_peer(ns):
+    assert run(ns, "step_login_shell")
+
+
 def test_sigterm_to_helper_ends_session_cleanly(ns):
     assert run(ns, "step_sigterm")
 
