@@ -58,17 +58,18 @@ def pam_module_dir():
 
 
 class User:
-    def __init__(self, name, uid, gid=None, shell="/bin/sh", groups=(), home=None):
+    def __init__(self, name, uid, gid=None, shell="/bin/sh", groups=(), home=None, lastchg=19000):
         self.name = name
         self.uid = uid
         self.gid = uid if gid is None else gid
         self.shell = shell
         self.groups = list(groups)
         self.home = home or "/home/" + name
+        self.lastchg = lastchg  # /etc/shadow field 3: 0 = the password must be changed
 
     def as_dict(self):
         return dict(name=self.name, uid=self.uid, gid=self.gid, shell=self.shell, groups=self.groups,
-                    home=self.home)
+                    home=self.home, lastchg=self.lastchg)
 
 
 class NsRoot:
@@ -159,7 +160,7 @@ def _setup(cfg):
     # Accounts.
     pw = "".join("%s:x:%d:%d:test user:%s:%s\n" % (u["name"], u["uid"], u["gid"], u["home"], u["shell"])
                  for u in users)
-    sh = "".join("%s:*:19000:0:99999:7:::\n" % u["name"] for u in users)
+    sh = "".join("%s:*:%d:0:99999:7:::\n" % (u["name"], u["lastchg"]) for u in users)
     gr = ""
     extra = {}
     for u in users:

@@ -28,6 +28,7 @@ PAM_MODULE = os.path.join(BUILDDIR, "tests", "unit", "pam", ".libs", "pam_test_s
 ALICE = nsroot.User("wtalice", 4301)
 BOB = nsroot.User("wtbob", 4302)
 DAEMON = nsroot.User("wtdaemon", 4303, shell="/usr/sbin/nologin")
+EXPIRED = nsroot.User("wtexpired", 4304, lastchg=0)
 
 REQUEST, STARTED, REFUSED, SIGNAL, EXITED = 1, 2, 3, 4, 5
 
@@ -49,11 +50,12 @@ def ns():
     for path, what in ((HELPER, "webttyd-login"), (PAM_MODULE, "the test PAM module (make check builds it)")):
         if not os.access(path, os.R_OK):
             pytest.skip("%s not built (%s)" % (what, path))
-    n = nsroot.NsRoot(users=[ALICE, BOB, DAEMON], pam_modules=[PAM_MODULE])
+    n = nsroot.NsRoot(users=[ALICE, BOB, DAEMON, EXPIRED], pam_modules=[PAM_MODULE])
     n.pam = {
         "webttyd": pam_stack(n.tmp, "user=wtalice"),
         "webttyd-bundle": pam_stack(n.tmp, "from_bundle"),
         "webttyd-deny": pam_stack(n.tmp, "user=wtalice deny"),
+        "webttyd-expired": pam_stack(n.tmp, "user=wtexpired"),
         # succeeds without ever naming a user (no module that would ask for one)
         "webttyd-nouser": "auth required pam_test_setuser.so nouser\naccount required pam_permit.so\n"
                           "session required pam_permit.so\n",
@@ -470,6 +472,7 @@ def step_refusals(params, ctx):
     one("oversize", enc_request(enc_open(cmd=["x" * 300000])))
     one("client-user", enc_request(enc_open(cmd=["id"], username="wtbob")))
     one("deny", enc_request(enc_open(cmd=["id"])), service="webttyd-deny")
+    one("expired", enc_request(enc_open(cmd=["id"])), service="webttyd-expired")
     one("nouser", enc_request(enc_open(cmd=["id"])), service="webttyd-nouser")
     one("password-prompt", enc_request(enc_open(cmd=["id"])), service="webttyd-password")
     one("bad-env", enc_request(enc_open(cmd=["id"], env=[("A=B", "x")])))
@@ -589,6 +592,8 @@ def test_refusals(ns):
     assert r["deny"]["message"] == "login refused"
     assert "pam_authenticate" in r["deny"]["log"], r["deny"]["log"]
     assert r["deny"]["pam"]
+    assert r["expired"]["message"] == "login refused"
+    assert "password must be changed" in r["expired"]["log"], r["expired"]["log"]
     assert r["nouser"]["message"] == "login refused"
     assert "set no user" in r["nouser"]["log"], r["nouser"]["log"]
     assert r["password-prompt"]["message"] == "login refused"
