@@ -17,7 +17,14 @@ itself works: it is imported again inside the namespace). It runs in a fresh
     and groups appended, and of /etc/pam.d with the given services added;
   * overlaid /usr/lib/x86_64-linux-gnu/security (the PAM module directory; the
     multiarch one of this machine) with the given modules in the upper directory;
-  * created each user's home under /home (owned by the user, mode 0700).
+  * created each user's home under /home (owned by the user, mode 0700);
+  * with overlay_etc: overlaid /etc first, so a step may create /etc/rstream,
+    /etc/sudoers.d files and the like (they land in the scratch directory);
+  * with overlay_var_lib: overlaid /var/lib (for /var/lib/rstream);
+  * with nss_modules: overlaid /usr/lib/x86_64-linux-gnu (before the PAM module
+    directory inside it) with the given NSS modules in the upper directory, where
+    glibc finds them also for setuid programs such as sudo;
+  * with nsswitch: bind-mounted a copy of /etc/nsswitch.conf with that text.
 
 `ctx` is a dict: tmp (a scratch directory, also visible outside as ns.tmp), users.
 Whatever the step returns (JSON-serializable) is returned by run(). An exception in
@@ -73,10 +80,15 @@ class User:
 
 
 class NsRoot:
-    def __init__(self, users=(), pam=None, pam_modules=(), tmp=None):
+    def __init__(self, users=(), pam=None, pam_modules=(), tmp=None, nss_modules=(), nsswitch=None,
+                 overlay_etc=False, overlay_var_lib=False):
         self.users = list(users)
         self.pam = dict(pam or {})
         self.pam_modules = list(pam_modules)
+        self.nss_modules = list(nss_modules)
+        self.nsswitch = nsswitch
+        self.overlay_etc = overlay_etc
+        self.overlay_var_lib = overlay_var_lib
         self.tmp = tmp or tempfile.mkdtemp(prefix="wt-nsroot-")
 
     def cleanup(self):
@@ -87,6 +99,8 @@ class NsRoot:
         cfg = dict(module=os.path.abspath(module_file), func=func, params=params or {}, tmp=self.tmp,
                    users=[u.as_dict() for u in self.users], pam=self.pam,
                    pam_modules=[os.path.abspath(m) for m in self.pam_modules],
+                   nss_modules=[os.path.abspath(m) for m in self.nss_modules], nsswitch=self.nsswitch,
+                   overlay_etc=self.overlay_etc, overlay_var_lib=self.overlay_var_lib,
                    sys_path=[p for p in sys.path if p])
         step_id = "%s-%d" % (func, len(os.listdir(self.tmp)))
         cfg_path = os.path.join(self.tmp, step_id + ".json")
@@ -138,6 +152,23 @@ def _setup(cfg):
     users = cfg["users"]
     ns = cfg["state"]  # this step's copies and upper directories
     os.makedirs(ns)
+
+    # Whole directories first: later bind mounts and overlays go on top of them.
+    if cfg.get("overlay_etc"):
+        _overlay("/etc", os.path.join(ns, "etc-overlay"))
+    if cfg.get("overlay_var_lib"):
+        _overlay("/var/lib", os.path.join(ns, "varlib"))
+    if cfg.get("nss_modules"):
+        libdir = os.path.dirname(pam_module_dir())
+        upper = _overlay(libdir, os.path.join(ns, "libdir"))
+        for m in cfg["nss_modules"]:
+            shutil.copy(m, os.path.join(upper, os.path.basename(m)))
+            os.chmod(os.path.join(upper, os.path.basename(m)), 0o644)
+    if cfg.get("nsswitch") is not None:
+        copy = os.path.join(ns, "nsswitch.conf")
+        with open(copy, "w") as f:
+            f.write(cfg["nsswitch"])
+        _sh("mount", "--bind", copy, "/etc/nsswitch.conf")
 
     # /run: a fresh tmpfs with an empty utmp (there is none on this machine).
     _sh("mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", "/run")
