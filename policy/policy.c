@@ -120,7 +120,7 @@ static int yaml_error(yaml_parser_t *parser, const char *text, size_t len, const
                 col = (unsigned) parser->problem_mark.column + 1;
         }
         if (parser->context)
-                return perr(ret_error, name, line, col, "%s %s", parser->context,
+                return perr(ret_error, name, line, col, "%s: %s", parser->context,
                             parser->problem ? parser->problem : "invalid YAML");
         return perr(ret_error, name, line, col, "%s", parser->problem ? parser->problem : "invalid YAML");
 }
@@ -960,6 +960,8 @@ static int parse_match(ctx *c, const ynode *n, rule *ru) {
                         if (v->type != YN_SCALAR)
                                 return node_err(c, v, "server label \"%s\" must have a string value, not %s",
                                                 ks, type_name(v));
+                        if (v->plain && v->len == 0)
+                                return node_err(c, v, "server label \"%s\" has no value", ks);
                         r = get_string(c, v, "a server label value", POLICY_VALUE_MAX, &vs);
                         if (r < 0)
                                 return r;
@@ -1212,11 +1214,12 @@ static int parse_root(ctx *c, const ynode *root, policy *p) {
                 return r;
         if (!seen[0])
                 return node_err(c, root, "missing key \"version\" (this build reads version: 1)");
-        if (seen[0]->type != YN_SCALAR || !seen[0]->plain ||
-            parse_number(seen[0]->value, seen[0]->len, 1000, &v) < 0 || v != 1) {
+        if (seen[0]->type != YN_SCALAR || !seen[0]->plain)
+                return node_err(c, seen[0], "version must be the plain number 1");
+        if (parse_number(seen[0]->value, seen[0]->len, 1000, &v) < 0 || v != 1) {
                 char got[80];
 
-                quote_for_log(seen[0]->type == YN_SCALAR ? seen[0]->value : "", 32, got, sizeof(got));
+                quote_for_log(seen[0]->value, 32, got, sizeof(got));
                 return node_err(c, seen[0], "unsupported version \"%s\" (this build reads version: 1)", got);
         }
         if (seen[1]) {
