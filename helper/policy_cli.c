@@ -46,6 +46,10 @@ static int verb_check(int argc, char **argv) {
                 fprintf(stderr, "webtty policy check: too many arguments (expected at most one FILE)\n");
                 return 2;
         }
+        if (argc == 2 && argv[1][0] == '-') {
+                fprintf(stderr, "webtty policy check: unknown option \"%s\"\n", argv[1]);
+                return 2;
+        }
         if (argc == 2)
                 path = argv[1];
         r = policy_load(path, &p, &err);

@@ -12,7 +12,6 @@
  * pam_rstream.so links this file. */
 #include "policy.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -356,7 +355,7 @@ static bool valid_strict_user(const char *s) {
 
         if (n == 0 || n > POLICY_USER_MAX)
                 return false;
-        if (!(islower((unsigned char) s[0]) || s[0] == '_') || !isascii((unsigned char) s[0]))
+        if (!((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
                 return false;
         for (size_t i = 1; i < n; i++) {
                 unsigned char c = (unsigned char) s[i];
@@ -528,7 +527,7 @@ static int expand(const char *tmpl, const policy_caller *caller, const char *use
                 size_t plen;
 
                 if (strncmp(tmpl + i, "{name}", 6) == 0) {
-                        if (!caller || !caller->client_name || !caller->client_name[0] || !caller->key_id)
+                        if (!caller || !caller->client_name || !caller->client_name[0])
                                 return errmsg_set(ret_error, -EINVAL,
                                                   "template \"%s\" needs the caller's client name, and the "
                                                   "caller has none",

@@ -152,6 +152,9 @@ def test_check_default_path_and_usage(tmp_path, webtty_bin):
     res = wt("policy", "check", "a", "b")
     assert res.returncode == 2
     assert "too many arguments" in err(res)
+    res = wt("policy", "check", "--frob")
+    assert res.returncode == 2
+    assert err(res) == 'webtty policy check: unknown option "--frob"\n'
 
 
 # ---------------------------------------------------------------- explain
