@@ -1133,8 +1133,6 @@ static int parse_rule(ctx *c, const ynode *n, policy *p, rule *ru) {
                                 lit[o++] = s[i++];
                 }
                 lit[o] = 0;
-                if (o > POLICY_USER_MAX)
-                        lit[POLICY_USER_MAX] = 0;
                 if (!valid_strict_user(lit))
                         return node_err(
                                 c, seen[K_TEMPLATE],

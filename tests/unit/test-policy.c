@@ -863,6 +863,76 @@ START_TEST(test_refuse_size_and_nul) {
 }
 END_TEST
 
+/* A text of `count` copies of `item` between head and tail (malloc'd). */
+static char *repeat(const char *head, const char *item, size_t count, const char *tail) {
+        size_t hl = strlen(head), il = strlen(item), tl = strlen(tail);
+        char *s = malloc(hl + il * count + tl + 1), *o = s;
+
+        ck_assert_ptr_nonnull(s);
+        memcpy(o, head, hl);
+        o += hl;
+        for (size_t i = 0; i < count; i++, o += il)
+                memcpy(o, item, il);
+        memcpy(o, tail, tl + 1);
+        return s;
+}
+
+START_TEST(test_refuse_limits) {
+        _cleanup_free_ char *clients =
+                repeat("version: 1\nrules:\n  - name: a\n    match:\n      client: [x", ",x", 1000,
+                       "]\n    user: root\n");
+        _cleanup_free_ char *nodes = repeat("version: 1\nrules: []\nx: [x", ",x", 200000, "]\n");
+        _cleanup_free_ char *labels = NULL, *rules = NULL;
+        char item[64];
+
+        parse_err(clients, "t.yaml:5:15: client has more than 1000 entries");
+        parse_err(nodes, "t.yaml:3:399991: too many YAML nodes (more than 200000)");
+        {
+                FILE *m;
+                size_t len;
+
+                m = open_memstream(&labels, &len);
+                ck_assert_ptr_nonnull(m);
+                fputs("version: 1\nrules:\n  - name: a\n    match:\n      server_labels:\n", m);
+                for (int i = 0; i < 65; i++)
+                        fprintf(m, "        l%d: v\n", i);
+                fputs("    user: root\n", m);
+                fclose(m);
+                m = open_memstream(&rules, &len);
+                ck_assert_ptr_nonnull(m);
+                fputs("version: 1\nrules:\n", m);
+                for (int i = 0; i < 10001; i++) {
+                        snprintf(item, sizeof(item), "  - {name: r%d, deny: true}\n", i);
+                        fputs(item, m);
+                }
+                fclose(m);
+        }
+        parse_err(labels, "t.yaml:6:9: server_labels has more than 64 labels");
+        parse_err(rules, "t.yaml:3:3: more than 10000 rules");
+        /* a template whose fixed text alone is too long for a user name */
+        parse_err("version: 1\nrules:\n  - name: a\n    user_template: "
+                  "\"abcdefghijabcdefghijabcdefghijab{name}\"\n",
+                  "t.yaml:4:20: user_template \"abcdefghijabcdefghijabcdefghijab{name}\" cannot give a "
+                  "valid user "
+                  "name ([a-z_][a-z0-9_-]*, at most 32 bytes)");
+}
+END_TEST
+
+/* Long and hostile names are cut and escaped in reasons. */
+START_TEST(test_reason_caps_names) {
+        _cleanup_(policy_freep) policy *p = parse_ok("version: 1\nrules: []\n");
+        _cleanup_free_ char *name = repeat("", "n", 100, "");
+        policy_caller c = who(name, key_a);
+        policy_decision d;
+        char expected[256];
+
+        d = decide(p, &c, NULL, NULL, NULL);
+        snprintf(expected, sizeof(expected), "caller \"%.64s...\" (key aaaaaaaaaaaaaaaa) matched no rule",
+                 name);
+        ck_assert_str_eq(d.reason, expected);
+}
+END_TEST
+
 /* ---------------- files ---------------- */
 
 static char *scratch;
@@ -875,7 +945,7 @@ static void files_setup(void) {
 }
 
 static void files_teardown(void) {
-        static const char *const names[] = {"ok.yaml", "gw.yaml", "ow.yaml", "bad.yaml"};
+        static const char *const names[] = {"ok.yaml", "gw.yaml", "ow.yaml", "bad.yaml", "other.yaml"};
 
         for (size_t i = 0; i < ELEMENTSOF(names); i++) {
                 char path[256];
@@ -944,6 +1014,19 @@ START_TEST(test_load_file_checks) {
         ck_assert_str_eq(err, expected);
         free(expected);
         expected = NULL;
+
+        /* owned by someone else: only testable as root (chown) */
+        if (geteuid() == 0) {
+                _cleanup_free_ char *other = write_policy("other.yaml", "version: 1\nrules: []\n", 0644);
+
+                ck_assert_int_eq(chown(other, 12345, 0), 0);
+                ck_assert_int_eq(policy_load(other, &q, &err), -EPERM);
+                ck_assert_int_ge(asprintf(&expected, "%s: owned by uid 12345, not by root", other), 0);
+                ck_assert_str_eq(err, expected);
+                free(expected);
+                expected = NULL;
+        } else
+                fprintf(stderr, "test_load_file_checks: not root, the owner check is not tested\n");
 
         /* one byte over the limit */
         fd = open(ok, O_WRONLY | O_TRUNC | O_CLOEXEC);
@@ -1041,6 +1124,8 @@ static Suite *policy_suite(void) {
         tcase_add_loop_test(tc, test_refusals, 0, (int) ELEMENTSOF(refusals));
         tcase_add_test(tc, test_refuse_billion_laughs);
         tcase_add_test(tc, test_refuse_size_and_nul);
+        tcase_add_test(tc, test_refuse_limits);
+        tcase_add_test(tc, test_reason_caps_names);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("files");
