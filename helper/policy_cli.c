@@ -16,6 +16,7 @@ static void policy_help(FILE *f) {
                    "       webtty policy explain [--policy FILE] (--caller NAME|KEYID [--key-id KEYID] |\n"
                    "                             --unauthenticated) [--user USER] [--principal ID]\n"
                    "                             [--device ID] [--label KEY=VALUE]... [--login-user USER]\n"
+                   "                             [-v|--verbose]\n"
                    "\n"
                    "Check the login policy (default " POLICY_DEFAULT_PATH ") and explain\n"
                    "which rule maps a caller to which OS user; see policy.yaml(5).\n"
@@ -32,7 +33,9 @@ static void policy_help(FILE *f) {
                    "  --principal ID         the workspace principal id\n"
                    "  --device ID            the workspace device id\n"
                    "  --label KEY=VALUE      a server label (repeatable)\n"
-                   "  --login-user USER      webttyd's --login-user (the rules' `default`)\n");
+                   "  --login-user USER      webttyd's --login-user (the rules' `default`)\n"
+                   "  -v, --verbose          also show each rule tried before the deciding one and why\n"
+                   "                         it did not match\n");
 }
 
 static int verb_check(int argc, char **argv) {
@@ -87,6 +90,7 @@ static int verb_explain(int argc, char **argv) {
                 OPT_DEVICE,
                 OPT_LABEL,
                 OPT_LOGIN_USER,
+                OPT_VERBOSE,
         };
         static const struct option longopts[] = {
                 {"policy", required_argument, NULL, OPT_POLICY},
@@ -98,6 +102,7 @@ static int verb_explain(int argc, char **argv) {
                 {"device", required_argument, NULL, OPT_DEVICE},
                 {"label", required_argument, NULL, OPT_LABEL},
                 {"login-user", required_argument, NULL, OPT_LOGIN_USER},
+                {"verbose", no_argument, NULL, 'v'},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -106,7 +111,7 @@ static int verb_explain(int argc, char **argv) {
         const char *path = POLICY_DEFAULT_PATH, *caller_arg = NULL, *key_arg = NULL;
         const char *labels[LABELS_MAX + 1] = {};
         size_t n_labels = 0;
-        bool unauth = false, have_key = false;
+        bool unauth = false, have_key = false, verbose = false;
         uint8_t key[32] = {};
         policy_caller caller = {};
         policy_request req = {};
@@ -114,7 +119,7 @@ static int verb_explain(int argc, char **argv) {
         int c, r;
 
         optind = 0;
-        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) >= 0) {
                 switch (c) {
                 case OPT_POLICY:
                         path = optarg;
@@ -152,6 +157,9 @@ static int verb_explain(int argc, char **argv) {
                         break;
                 case OPT_LOGIN_USER:
                         req.default_user = optarg;
+                        break;
+                case 'v':
+                        verbose = true;
                         break;
                 case 'h':
                         policy_help(stdout);
@@ -204,6 +212,14 @@ static int verb_explain(int argc, char **argv) {
         }
         if (!unauth && !have_key)
                 printf("note: no key id given; key_id rules cannot match and {key_id} is all zeros\n");
+        /* The rules tried before the deciding one, and why each did not fit. */
+        for (size_t i = 0; verbose && i < policy_rule_count(p); i++) {
+                policy_rule_info info;
+
+                if (policy_rule_trace(p, i, &caller, &req, &info) < 0 || info.matches)
+                        break;
+                printf("skipped: %s (line %u): %s\n", info.name, info.line, info.why);
+        }
         r = policy_decide(p, &caller, &req, &d);
         if (r < 0) {
                 fprintf(stderr, "webtty policy explain: %s\n", d.reason[0] ? d.reason : strerror(-r));

@@ -1384,26 +1384,43 @@ static bool label_match(const char *const *labels, const char *key, const char *
         return found;
 }
 
-static bool rule_matches(const rule *ru, const policy_caller *caller, bool authed,
-                         const policy_request *req) {
-        if (ru->unauthenticated != !authed)
+/* Whether the rule's matchers fit; when not and why is given, says which
+ * matcher failed (for `webtty policy explain --verbose`). */
+static bool rule_matches(const rule *ru, const policy_caller *caller, bool authed, const policy_request *req,
+                         char *why, size_t why_size) {
+        char q[80];
+
+        if (ru->unauthenticated != !authed) {
+                if (why)
+                        fmt_into(why, why_size, "%s",
+                                 authed ? "matches only unauthenticated sessions"
+                                        : "does not match unauthenticated sessions");
                 return false;
+        }
         if (ru->clients.n) {
                 bool any = false;
 
                 for (size_t i = 0; !any && i < ru->clients.n; i++)
                         any = present(caller->client_name) &&
                               glob_match(ru->clients.v[i], caller->client_name);
-                if (!any)
+                if (!any) {
+                        if (why) {
+                                quote_for_log(caller->client_name, 64, q, sizeof(q));
+                                fmt_into(why, why_size, "client \"%s\" does not match client", q);
+                        }
                         return false;
+                }
         }
         if (ru->n_key_ids) {
                 bool any = false;
 
                 for (size_t i = 0; !any && i < ru->n_key_ids; i++)
                         any = memcmp(ru->key_ids[i], caller->key_id, KEY_ID_LEN) == 0;
-                if (!any)
+                if (!any) {
+                        if (why)
+                                fmt_into(why, why_size, "key id is not in key_id");
                         return false;
+                }
         }
         if (ru->principals.n) {
                 bool any = false;
@@ -1411,22 +1428,55 @@ static bool rule_matches(const rule *ru, const policy_caller *caller, bool authe
                 for (size_t i = 0; !any && i < ru->principals.n; i++)
                         any = present(caller->principal_id) &&
                               strcmp(ru->principals.v[i], caller->principal_id) == 0;
-                if (!any)
+                if (!any) {
+                        if (why) {
+                                quote_for_log(caller->principal_id, 64, q, sizeof(q));
+                                fmt_into(why, why_size, "principal \"%s\" is not in principal", q);
+                        }
                         return false;
+                }
         }
         if (ru->devices.n) {
                 bool any = false;
 
                 for (size_t i = 0; !any && i < ru->devices.n; i++)
                         any = present(caller->device_id) && strcmp(ru->devices.v[i], caller->device_id) == 0;
-                if (!any)
+                if (!any) {
+                        if (why) {
+                                quote_for_log(caller->device_id, 64, q, sizeof(q));
+                                fmt_into(why, why_size, "device \"%s\" is not in device", q);
+                        }
                         return false;
+                }
         }
         for (size_t i = 0; i < ru->label_keys.n; i++)
                 if (!label_match(req ? req->server_labels : NULL, ru->label_keys.v[i],
-                                 ru->label_values.v[i]))
+                                 ru->label_values.v[i])) {
+                        if (why) {
+                                quote_for_log(ru->label_keys.v[i], 64, q, sizeof(q));
+                                fmt_into(why, why_size, "server label %s is not %s", q,
+                                         ru->label_values.v[i]);
+                        }
                         return false;
+                }
         return true;
+}
+
+int policy_rule_trace(const policy *p, size_t index, const policy_caller *caller, const policy_request *req,
+                      policy_rule_info *ret) {
+        static const policy_caller nobody = {};
+        const rule *ru;
+
+        if (!p || !ret || index >= p->n_rules)
+                return -EINVAL;
+        if (!caller)
+                caller = &nobody;
+        ru = &p->rules[index];
+        memset(ret, 0, sizeof(*ret));
+        fmt_into(ret->name, sizeof(ret->name), "%s", ru->name);
+        ret->line = ru->line;
+        ret->matches = rule_matches(ru, caller, caller->key_id != NULL, req, ret->why, sizeof(ret->why));
+        return 0;
 }
 
 /* Membership of user in group the way initgroups() sees it: the primary
@@ -1598,7 +1648,7 @@ int policy_decide(const policy *p, const policy_caller *caller, const policy_req
                 const char *detail = "";
                 int r;
 
-                if (!rule_matches(ru, caller, authed, req))
+                if (!rule_matches(ru, caller, authed, req, NULL, 0))
                         continue;
 
                 switch (ru->action) {

@@ -111,6 +111,19 @@ int policy_parse_key_id(const char *s, uint8_t ret[32]);
 int policy_account_fields(const policy *p, const policy_caller *caller, const char *user, char *home,
                           char *gecos, char **ret_error);
 
+/* One rule as tried for a caller (for `webtty policy explain --verbose`):
+ * whether its match fits and, if not, which matcher failed. */
+typedef struct policy_rule_info {
+        char name[POLICY_NAME_MAX];
+        unsigned line;
+        bool matches;
+        char why[256]; /* "" when it matches */
+} policy_rule_info;
+
+/* Rule number index (0-based, file order); -EINVAL when out of range. */
+int policy_rule_trace(const policy *p, size_t index, const policy_caller *caller, const policy_request *req,
+                      policy_rule_info *ret);
+
 static inline void policy_freep(policy **p) {
         if (*p)
                 policy_free(*p);

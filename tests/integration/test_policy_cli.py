@@ -266,6 +266,24 @@ def test_explain_unauthenticated(pol):
                               'the default login user, and none is configured (--login-user)')
 
 
+def test_explain_verbose_lists_skipped_rules(pol):
+    res = explain(pol, "--caller", "ci", "--key-id", KEY_A, "--user", "deploy", "-v", "--label", "env=dev")
+    assert res.returncode == 0, err(res)
+    assert lines(res)[:5] == [
+        'skipped: blocked (line 6): client "ci" does not match client',
+        'skipped: ops-admins (line 9): client "ci" does not match client',
+        "skipped: by-key (line 15): key id is not in key_id",
+        'skipped: developers (line 19): client "ci" does not match client',
+        "rule: deploy (line 22)",
+    ]
+    res = explain(pol, "--caller", "alice", "--key-id", KEY_A, "--verbose", "--label", "env=dev")
+    assert res.returncode == 1
+    assert lines(res)[1] == "skipped: ops-admins (line 9): server label env is not prod"
+    assert lines(res)[-3] == "rule: none (default deny)"
+    res = explain(pol, "--unauthenticated", "-v")
+    assert lines(res)[0] == "skipped: blocked (line 6): does not match unauthenticated sessions"
+
+
 def test_explain_name_without_key_notes_it(pol):
     res = explain(pol, "--caller", "ci", "--user", "deploy")
     assert res.returncode == 0, err(res)

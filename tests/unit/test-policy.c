@@ -331,6 +331,60 @@ START_TEST(test_no_match_and_empty_rules) {
 }
 END_TEST
 
+START_TEST(test_rule_trace) {
+        static const char text[] = "version: 1\n"
+                                   "rules:\n"
+                                   "  - name: c\n"
+                                   "    match: {client: [\"a*\"]}\n"
+                                   "    deny: true\n"
+                                   "  - name: k\n"
+                                   "    match: {key_id: "
+                                   "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb}\n"
+                                   "    deny: true\n"
+                                   "  - name: p\n"
+                                   "    match: {principal: prn_1}\n"
+                                   "    deny: true\n"
+                                   "  - name: d\n"
+                                   "    match: {device: dev_1}\n"
+                                   "    deny: true\n"
+                                   "  - name: l\n"
+                                   "    match: {server_labels: {env: prod}}\n"
+                                   "    deny: true\n"
+                                   "  - name: u\n"
+                                   "    match: {unauthenticated: true}\n"
+                                   "    deny: true\n"
+                                   "  - name: all\n"
+                                   "    user: x\n";
+        static const char *const why[] = {
+                "client \"zed\" does not match client",
+                "key id is not in key_id",
+                "principal \"\" is not in principal",
+                "device \"dev_2\" is not in device",
+                "server label env is not prod",
+                "matches only unauthenticated sessions",
+                "",
+        };
+        _cleanup_(policy_freep) policy *p = parse_ok(text);
+        policy_caller c = who("zed", key_a), anon = {};
+        policy_request req = {};
+        policy_rule_info info;
+
+        c.device_id = "dev_2";
+        for (size_t i = 0; i < ELEMENTSOF(why); i++) {
+                ck_assert_int_eq(policy_rule_trace(p, i, &c, &req, &info), 0);
+                ck_assert_str_eq(info.why, why[i]);
+                ck_assert(info.matches == (why[i][0] == 0));
+        }
+        ck_assert_str_eq(info.name, "all");
+        ck_assert_uint_eq(info.line, 21);
+        ck_assert_int_eq(policy_rule_trace(p, 7, &c, &req, &info), -EINVAL);
+        ck_assert_int_eq(policy_rule_trace(p, 0, &anon, NULL, &info), 0);
+        ck_assert_str_eq(info.why, "does not match unauthenticated sessions");
+        ck_assert_int_eq(policy_rule_trace(p, 5, NULL, NULL, &info), 0);
+        ck_assert(info.matches);
+}
+END_TEST
+
 /* ---------------- actions ---------------- */
 
 START_TEST(test_action_fixed_and_requested_mismatch) {
@@ -1105,6 +1159,7 @@ static Suite *policy_suite(void) {
         tcase_add_test(tc, test_match_unauthenticated);
         tcase_add_test(tc, test_first_match_wins);
         tcase_add_test(tc, test_no_match_and_empty_rules);
+        tcase_add_test(tc, test_rule_trace);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("actions");
