@@ -3,9 +3,10 @@
  *
  * A refused text must come with a "NAME:..." message and no policy. An
  * accepted one is asked for decisions for a fixed set of callers and
- * requests; every decision must be coherent: an allow names a user, a rule
- * and its line and matches what was requested, a deny names no user, and
- * every decision has a reason. Template accounts get their home and gecos
+ * requests; every decision must be coherent: an allow names a user, a
+ * rule and its line and matches what was requested, a deny names no user,
+ * every decision has a reason, and the deciding rule is the first one
+ * policy_rule_trace() says fits. Template accounts get their home and gecos
  * expanded. The input is capped (the loader's own limit is 1 MiB; the
  * fuzzer explores structure, not size). */
 
@@ -33,8 +34,23 @@ static void one(const policy *p, const policy_caller *c, const char *requested, 
         policy_request req = {.requested_user = requested, .default_user = def, .server_labels = labels};
         policy_decision d;
 
+        size_t n = policy_rule_count(p), first = n;
+
         CHECK(policy_decide(p, c, &req, &d) == 0);
         CHECK(d.reason[0] && strlen(d.reason) < sizeof(d.reason));
+        /* the trace agrees: the deciding rule is the first one that fits */
+        for (size_t i = 0; i < n && first == n; i++) {
+                policy_rule_info info;
+
+                CHECK(policy_rule_trace(p, i, c, &req, &info) == 0);
+                CHECK(info.matches == (info.why[0] == 0));
+                if (info.matches) {
+                        first = i;
+                        CHECK(strcmp(info.name, d.rule) == 0 && info.line == d.rule_line);
+                }
+        }
+        if (first == n)
+                CHECK(d.rule[0] == 0 && !d.allow);
         if (!d.allow) {
                 CHECK(d.user[0] == 0 && !d.sudo);
                 CHECK((d.rule[0] == 0) == (d.rule_line == 0));
