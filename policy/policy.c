@@ -1642,7 +1642,7 @@ int policy_decide(const policy *p, const policy_caller *caller, const policy_req
 
         for (size_t i = 0; i < p->n_rules; i++) {
                 const rule *ru = &p->rules[i];
-                char mapped[POLICY_NAME_MAX], how[160];
+                char mapped[POLICY_NAME_MAX], how[160], detail_buf[POLICY_NAME_MAX + 32];
                 _cleanup_free_ char *err = NULL;
                 policy_user_kind kind;
                 const char *detail = "";
@@ -1681,8 +1681,8 @@ int policy_decide(const policy *p, const policy_caller *caller, const policy_req
                                 return 0;
                         }
                         kind = POLICY_USER_TEMPLATE;
-                        fmt_into(how, sizeof(how), " (template %s)", ru->user);
-                        detail = how;
+                        fmt_into(detail_buf, sizeof(detail_buf), " (template %s)", ru->user);
+                        detail = detail_buf;
                         break;
                 case ACT_CLIENT_USER: {
                         const char *candidate = want;
@@ -1718,15 +1718,9 @@ int policy_decide(const policy *p, const policy_caller *caller, const policy_req
                                 return 0;
                         }
                         fmt_into(mapped, sizeof(mapped), "%s", candidate);
-                        {
-                                char tmp[160];
-
-                                fmt_into(tmp, sizeof(tmp), " (%s, %s)",
-                                         kind == POLICY_USER_DEFAULT ? "default login user" : "requested",
-                                         how);
-                                fmt_into(how, sizeof(how), "%s", tmp);
-                        }
-                        detail = how;
+                        fmt_into(detail_buf, sizeof(detail_buf), " (%s, %s)",
+                                 kind == POLICY_USER_DEFAULT ? "default login user" : "requested", how);
+                        detail = detail_buf;
                         break;
                 }
                 default:
