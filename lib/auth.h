@@ -20,34 +20,10 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "authcore.h"
 #include "enckey.h"
 #include "sigkey.h"
 #include "webtty.pb-c.h"
-
-#define AUTH_HASH_LEN 32
-#define AUTH_NONCE_LEN 32
-#define AUTH_PROTOCOL_VERSION 1
-#define AUTH_PROOF_TTL_SEC 30 /* lifetime a client gives its proof, and the most a server accepts */
-#define AUTH_CLOCK_SKEW_SEC 5 /* how far issued_at may lie in the server's future */
-#define AUTH_REPLAY_CACHE_DEFAULT 4096
-
-#define AUTH_CLIENT_DOMAIN "rstream-webtty-client-auth-v1"
-#define AUTH_SERVER_DOMAIN "rstream-webtty-server-auth-v1"
-
-/* Protocol enum values (webtty.proto). */
-#define AUTH_REQUIREMENT_NONE 1
-#define AUTH_REQUIREMENT_CLIENT_PROOF 2
-#define AUTH_SIGNATURE_SUITE_ECDSA_P256_SHA256 1
-
-/* What auth_client_proof_verify() tells the server to send. */
-#define AUTH_CODE_PLAIN_ERROR 0 /* an Error{msg}, not a ProtocolError */
-#define AUTH_CODE_CLIENT_PROOF_REQUIRED 4
-#define AUTH_CODE_CLIENT_PROOF_INVALID 5
-#define AUTH_CODE_CLIENT_UNAUTHORIZED 6
-
-/* ---- Hashing (spec 3.2) ---- */
-
-void auth_sha256(const void *data, size_t len, uint8_t out[AUTH_HASH_LEN]);
 
 /* The deterministic encoding protobuf-go produces for m: protobuf-c's packing
  * of a copy of m with the unknown fields of m and of every sub-message
@@ -57,48 +33,6 @@ int auth_canonical_pack(const ProtobufCMessage *m, uint8_t **ret, size_t *ret_le
 /* SHA256 of the canonical encoding; SHA256("") for NULL (an absent message). */
 int auth_hash_config(const Webtty__Config *config, uint8_t out[AUTH_HASH_LEN]);
 int auth_hash_grant(const Webtty__SessionKeyGrant *grant, uint8_t out[AUTH_HASH_LEN]);
-
-/* ---- Transcripts (spec 6.2, 6.5) ---- */
-
-typedef struct auth_bytes {
-        const uint8_t *data;
-        size_t len;
-} auth_bytes;
-
-/* Strings may be NULL (= ""); they are trimmed as Go's strings.TrimSpace
- * when encoded (LPS). Byte strings are encoded as given (LP). */
-typedef struct auth_server_transcript {
-        uint32_t protocol_version; /* 1 */
-        const char *transport;     /* "websocket" | "plain" | "webtransport" */
-        const char *workspace_id, *project_id, *server_id, *session_id;
-        auth_bytes server_signing_key_id, server_encryption_key_id, server_nonce;
-        uint32_t auth_requirement; /* 1 or 2 */
-        const uint32_t *payload_suites;
-        size_t n_payload_suites;
-        const uint32_t *key_envelope_suites;
-        size_t n_key_envelope_suites;
-        const uint32_t *signature_suites;
-        size_t n_signature_suites;
-} auth_server_transcript;
-
-typedef struct auth_client_transcript {
-        uint32_t protocol_version; /* 1 */
-        const char *transport;
-        const char *workspace_id, *project_id, *server_id, *session_id;
-        auth_bytes server_signing_key_id, server_encryption_key_id, server_nonce;
-        uint32_t auth_requirement; /* 2 */
-        uint32_t payload_suite, key_envelope_suite;
-        auth_bytes session_key_grant_hash, command_config_hash, attach_grant_hash;
-        const char *requested_role, *client_principal_id;
-        auth_bytes client_signing_key_id, client_credential_hash;
-        const char *issued_at, *expires_at;
-} auth_client_transcript;
-
-/* The canonical bytes (malloc'd) and their SHA-256. */
-int auth_server_transcript_bytes(const auth_server_transcript *t, uint8_t **ret, size_t *ret_len);
-int auth_server_transcript_hash(const auth_server_transcript *t, uint8_t out[AUTH_HASH_LEN]);
-int auth_client_transcript_bytes(const auth_client_transcript *t, uint8_t **ret, size_t *ret_len);
-int auth_client_transcript_hash(const auth_client_transcript *t, uint8_t out[AUTH_HASH_LEN]);
 
 /* ---- Identities ---- */
 
@@ -209,48 +143,6 @@ int auth_client_proof_build(const auth_identity *client, const auth_pinned_ident
 void auth_client_proof_free(Webtty__ClientProof *proof);
 
 /* ---- Server: checking Open.client_proof (spec 6.6, 6.7) ---- */
-
-/* Time window: issued_at and expires_at parse as RFC 3339 (Go's
- * time.Parse(time.RFC3339): fractional seconds and numeric offsets
- * accepted), expires_at >= now, issued_at <= now + 5 s, and
- * expires_at - issued_at <= 30 s. Texts (without the "WebTTY client proof is
- * invalid: " prefix):
- *   "WebTTY client proof issued_at is invalid: <parse error>"
- *   "WebTTY client proof expires_at is invalid: <parse error>"
- *   "WebTTY client proof has expired"
- *   "WebTTY client proof is not valid yet"
- *   "WebTTY client proof lifetime exceeds 30s"
- * now NULL: CLOCK_REALTIME. */
-int auth_check_time_window(const char *issued_at, const char *expires_at, const struct timespec *now,
-                           char **ret_error);
-/* RFC 3339 as Go parses it; -EINVAL if invalid. */
-int auth_parse_rfc3339(const char *s, struct timespec *ret);
-/* t (whole seconds, UTC) as YYYY-MM-DDTHH:MM:SSZ; -ERANGE outside years 0..9999. */
-int auth_format_rfc3339(time_t t, char out[21]);
-
-/* A bounded cache of proofs already accepted, keyed by the transcript hash
- * (the signed bytes; not the signature, because ECDSA signatures are
- * malleable and high-S ones are accepted). An entry may be forgotten once
- * now > its expires_at + 5 s, i.e. when the time window would refuse the
- * proof anyway. When every slot holds an unexpired entry new proofs are
- * refused, never let through. One per server process. */
-typedef struct auth_replay_cache auth_replay_cache;
-
-/* capacity 0 means AUTH_REPLAY_CACHE_DEFAULT. */
-int auth_replay_cache_new(size_t capacity, auth_replay_cache **ret);
-auth_replay_cache *auth_replay_cache_free(auth_replay_cache *c);
-/* Records key (forget_after: Unix seconds after which the entry may go).
- * Expired entries are dropped first, oldest first. -EEXIST if key is
- * already there, -ENOSPC if the cache is full of unexpired entries. */
-int auth_replay_cache_add(auth_replay_cache *c, const uint8_t key[AUTH_HASH_LEN], int64_t forget_after,
-                          int64_t now);
-size_t auth_replay_cache_count(const auth_replay_cache *c);
-
-/* The authorization store: looks key_id up; on a hit copies the authorized
- * SPKI into spki_out and sets *found. Returns 0, or a negative errno when
- * the store could not be consulted (e.g. the file failed to load). */
-typedef int (*auth_lookup_fn)(const uint8_t key_id[SIGKEY_ID_LEN], uint8_t spki_out[SIGKEY_SPKI_LEN],
-                              bool *found, void *userdata);
 
 /* What the server sent in its ServerHello, and how to authorize. */
 typedef struct auth_verifier {

@@ -36,7 +36,29 @@
 #define AUTH_CODE_CLIENT_PROOF_INVALID 5
 #define AUTH_CODE_CLIENT_UNAUTHORIZED 6
 
+/* E2E suite numbers (webtty.proto) and their pairing. */
+#define E2E_PAYLOAD_SUITE_AES_256_GCM 1
+#define E2E_PAYLOAD_SUITE_AES_256_GCM_RANDOM_NONCE 3
+#define E2E_ENVELOPE_SUITE_HPKE_X25519 1
+#define E2E_ENVELOPE_SUITE_P256 3
+
+/* ---- Suites ---- */
+
+/* The payload suite paired with an envelope suite (1 -> 1, 3 -> 3). Fails
+ * with "unsupported E2E key envelope suite <k>" for anything else. */
+int e2e_payload_suite_for_envelope(uint32_t envelope_suite, uint32_t *ret_payload_suite, char **ret_error);
+/* A supported, correctly paired (payload, envelope) couple, else
+ * "unsupported E2E key envelope suite <k>" or
+ * "E2E payload suite <p> does not match key envelope suite <k>". */
+int e2e_validate_suites(uint32_t payload_suite, uint32_t envelope_suite, char **ret_error);
+
 void auth_sha256(const void *data, size_t len, uint8_t out[AUTH_HASH_LEN]);
+
+/* Verifies the DER ECDSA signature sig of hash by the P-256 SPKI spki: 0, or
+ * -EPERM with *ret_detail set to Go's text ("parse WebTTY signing public
+ * key: ..." / "invalid WebTTY proof signature"), or -ENOMEM. */
+int auth_verify_signature(const uint8_t *spki, size_t spki_len, const uint8_t hash[AUTH_HASH_LEN],
+                          const uint8_t *sig, size_t sig_len, const char **ret_detail);
 
 /* ---- Transcripts (spec 6.2, 6.5) ---- */
 
@@ -144,7 +166,7 @@ typedef struct auth_proof_claim {
         uint32_t signature_suite;
         auth_bytes signing_key_id, signing_public_key, transcript_hash, signature;
         const char *issued_at, *expires_at;
-        const char *principal_id; /* NULL when absent */
+        const char *principal_id;       /* NULL when absent */
         const uint8_t *credential_hash; /* AUTH_HASH_LEN bytes: SHA256(credential), SHA256("") when absent */
         /* The suites the grant names (has_grant), else ignored. */
         bool has_grant;

@@ -95,36 +95,6 @@ const char *e2e_stream_name(e2e_stream stream) {
         }
 }
 
-/* ---- Suites ---- */
-
-int e2e_payload_suite_for_envelope(uint32_t envelope_suite, uint32_t *ret_payload_suite, char **ret_error) {
-        switch (envelope_suite) {
-        case E2E_ENVELOPE_SUITE_HPKE_X25519:
-                *ret_payload_suite = E2E_PAYLOAD_SUITE_AES_256_GCM;
-                return 0;
-        case E2E_ENVELOPE_SUITE_P256:
-                *ret_payload_suite = E2E_PAYLOAD_SUITE_AES_256_GCM_RANDOM_NONCE;
-                return 0;
-        default:
-                return fail(ret_error, -EPROTONOSUPPORT, "unsupported E2E key envelope suite %" PRIu32,
-                            envelope_suite);
-        }
-}
-
-int e2e_validate_suites(uint32_t payload_suite, uint32_t envelope_suite, char **ret_error) {
-        uint32_t want = 0;
-        int r;
-
-        r = e2e_payload_suite_for_envelope(envelope_suite, &want, ret_error);
-        if (r < 0)
-                return r;
-        if (payload_suite != want)
-                return fail(ret_error, -EPROTONOSUPPORT,
-                            "E2E payload suite %" PRIu32 " does not match key envelope suite %" PRIu32,
-                            payload_suite, envelope_suite);
-        return 0;
-}
-
 /* ---- Context strings ---- */
 
 int e2e_wrap_info(uint32_t payload_suite, uint32_t envelope_suite, const uint8_t *payload_key_id,

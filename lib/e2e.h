@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "authcore.h"
 #include "enckey.h"
 #include "webtty.pb-c.h"
 
@@ -40,10 +41,6 @@
 #define E2E_PAYLOAD_AAD_DOMAIN "rstream-webtty-e2e-payload/v1"
 
 /* Protocol enum values (webtty.proto). */
-#define E2E_PAYLOAD_SUITE_AES_256_GCM 1
-#define E2E_PAYLOAD_SUITE_AES_256_GCM_RANDOM_NONCE 3
-#define E2E_ENVELOPE_SUITE_HPKE_X25519 1
-#define E2E_ENVELOPE_SUITE_P256 3
 
 /* The three streams; the values are Data.Type's. */
 typedef enum e2e_stream {
@@ -71,15 +68,7 @@ typedef struct e2e_rng {
         void *userdata;
 } e2e_rng;
 
-/* ---- Suites ---- */
-
-/* The payload suite paired with an envelope suite (1 -> 1, 3 -> 3). Fails
- * with "unsupported E2E key envelope suite <k>" for anything else. */
-int e2e_payload_suite_for_envelope(uint32_t envelope_suite, uint32_t *ret_payload_suite, char **ret_error);
-/* A supported, correctly paired (payload, envelope) couple, else
- * "unsupported E2E key envelope suite <k>" or
- * "E2E payload suite <p> does not match key envelope suite <k>". */
-int e2e_validate_suites(uint32_t payload_suite, uint32_t envelope_suite, char **ret_error);
+/* Suites: e2e_payload_suite_for_envelope(), e2e_validate_suites() are in authcore.h. */
 
 /* ---- Canonical context strings (spec 7.4, 7.8) ---- */
 

@@ -19,7 +19,9 @@ lib_libwebtty_la_SOURCES += \
 	lib/enckey.c lib/enckey.h \
 	lib/hpke.c lib/hpke.h \
 	lib/e2e.c lib/e2e.h \
-	lib/auth.c lib/auth.h
+	lib/authcore.c lib/authcore.h \
+	lib/auth.c lib/auth.h \
+	lib/loginproto.c lib/loginproto.h
 nodist_lib_libwebtty_la_SOURCES = lib/webtty.pb-c.c lib/webtty.pb-c.h
 lib_libwebtty_la_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(PROTOBUF_C_CFLAGS) $(OPENSSL_CFLAGS) $(SODIUM_CFLAGS)
 lib_libwebtty_la_LIBADD = $(SYSTEMD_LIBS) $(PROTOBUF_C_LIBS) $(WSLAY_LIBS) $(HTTP_PARSER_LIBS) \

@@ -58,7 +58,7 @@ typedef struct loginproto_request {
 typedef struct loginproto_started {
         int32_t pid; /* the session leader, for logs only: webttyd cannot signal it */
         bool tty;
-        char *user;    /* the OS user the session runs as */
+        char *user;     /* the OS user the session runs as */
         char *tty_name; /* "pts/3", "" for pipes */
 } loginproto_started;
 
@@ -79,7 +79,9 @@ typedef struct loginproto_exited {
 typedef struct loginproto_proof {
         char *transport, *session_id;
         uint8_t nonce[LOGINPROTO_NONCE_LEN];
-        uint32_t payload_suite, key_envelope_suite; /* from the grant, else the server identity's */
+        bool has_grant;                             /* Open carried a SessionKeyGrant */
+        uint32_t payload_suite, key_envelope_suite; /* the grant's (0 without a grant: the module
+                                                     * uses its server identity's suite) */
         uint8_t grant_hash[LOGINPROTO_HASH_LEN];    /* auth_hash_grant() of Open.session_key_grant */
         uint8_t config_hash[LOGINPROTO_HASH_LEN];   /* auth_hash_config() of Open.config */
         /* ClientProof */
@@ -91,7 +93,12 @@ typedef struct loginproto_proof {
         char *principal_id, *device_id, *browser_id;
         uint8_t *credential;
         size_t credential_len;
+        bool has_proof;       /* false: an unauthenticated (non-E2E) session; the ClientProof
+                               * fields above are then empty */
         char *requested_user; /* Open.config.username resolved to a name ("" when none) */
+        /* webttyd-login's own configuration, never webttyd's claims: */
+        char *default_user;  /* --login-user ("" when none) */
+        char *server_labels; /* "key=value" lines joined by '\n' ("" when none) */
 } loginproto_proof;
 
 /* Encoders: *ret malloc'd. */

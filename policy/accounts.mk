@@ -13,4 +13,3 @@ policy_libaccountsdb_la_CFLAGS = $(AM_CFLAGS)
 policy_libaccountsdb_la_LIBADD = policy/libaccountsdb-read.la
 
 helper_webtty_LDADD += policy/libaccountsdb.la
-helper_webtty_CFLAGS += -I$(top_srcdir)/policy

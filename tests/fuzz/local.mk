@@ -176,6 +176,7 @@ endif
 
 # Issue 5 targets: one fragment each (replay test always, libFuzzer binary
 # when ENABLE_FUZZING).
+include tests/fuzz/loginproto.mk
 include tests/fuzz/policy.mk
 include tests/fuzz/accounts.mk
 include tests/fuzz/login.mk

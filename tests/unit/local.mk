@@ -8,6 +8,7 @@ include tests/unit/http_upgrade.mk
 include tests/unit/spawn.mk
 include tests/unit/crypto.mk
 include tests/unit/files.mk
+include tests/unit/loginproto.mk
 include tests/unit/policy.mk
 include tests/unit/accounts.mk
 include tests/unit/pam.mk
