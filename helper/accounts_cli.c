@@ -14,14 +14,21 @@
 #include "jsondoc.h"
 #include "macro.h"
 #include "output.h"
+#include "policy.h"
+#include "truststore.h"
 
 /* Overrides ACCOUNTSDB_DEFAULT_PATH when --db is not given (tests, staging). */
 #define DB_ENV "RSTREAM_WEBTTY_ACCOUNTS_DB"
 
+#define MAX_LABELS 64
+
 typedef struct accounts_opts {
         const char *db;
         const char *uid, *gid, *home, *shell, *gecos;
-        bool force, json;
+        const char *policy, *clients_file;
+        const char *labels[MAX_LABELS + 1]; /* NULL-terminated */
+        size_t n_labels;
+        bool force, json, dry_run;
 } accounts_opts;
 
 enum {
@@ -33,6 +40,10 @@ enum {
         OPT_DB,
         OPT_FORCE,
         OPT_JSON,
+        OPT_POLICY,
+        OPT_CLIENTS_FILE,
+        OPT_LABEL,
+        OPT_DRY_RUN,
 };
 
 static void help(FILE *f) {
@@ -41,6 +52,8 @@ static void help(FILE *f) {
                 "                           [--force] [--db PATH]\n"
                 "       webtty accounts remove NAME [--db PATH]\n"
                 "       webtty accounts list [--json] [--db PATH]\n"
+                "       webtty accounts sync --authorized-clients-file FILE [--policy FILE]\n"
+                "                            [--label KEY=VALUE]... [--dry-run] [--db PATH]\n"
                 "\n"
                 "Manage the accounts nss_rstream resolves (default %s).\n"
                 "\n"
@@ -52,8 +65,15 @@ static void help(FILE *f) {
                 "  --gecos G    comment field\n"
                 "  --force      allow ids below %u and names/ids the system already knows\n"
                 "  --db PATH    another database file (else $%s)\n"
-                "  --json       list as JSON\n",
-                ACCOUNTSDB_DEFAULT_PATH, ACCOUNTSDB_UID_MIN, ACCOUNTSDB_UID_MIN, DB_ENV);
+                "  --json       list as JSON\n"
+                "sync: provisions the account of every authorized client whose policy rule\n"
+                "is a user_template (stable uids from the policy's accounts section):\n"
+                "  --authorized-clients-file FILE  the clients (authorized_clients/STORE.json)\n"
+                "  --policy FILE                   the policy (default %s)\n"
+                "  --label KEY=VALUE               a server label rules may match on\n"
+                "  --dry-run                       print what would be provisioned\n",
+                ACCOUNTSDB_DEFAULT_PATH, ACCOUNTSDB_UID_MIN, ACCOUNTSDB_UID_MIN, DB_ENV,
+                POLICY_DEFAULT_PATH);
 }
 
 /* 1: help printed; <0: usage error (message printed). */
@@ -67,6 +87,10 @@ static int parse_opts(int argc, char **argv, const int *allowed, size_t n_allowe
                 {"db", required_argument, NULL, OPT_DB},
                 {"force", no_argument, NULL, OPT_FORCE},
                 {"json", no_argument, NULL, OPT_JSON},
+                {"policy", required_argument, NULL, OPT_POLICY},
+                {"authorized-clients-file", required_argument, NULL, OPT_CLIENTS_FILE},
+                {"label", required_argument, NULL, OPT_LABEL},
+                {"dry-run", no_argument, NULL, OPT_DRY_RUN},
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
@@ -109,6 +133,25 @@ static int parse_opts(int argc, char **argv, const int *allowed, size_t n_allowe
                         break;
                 case OPT_JSON:
                         o->json = true;
+                        break;
+                case OPT_POLICY:
+                        o->policy = optarg;
+                        break;
+                case OPT_CLIENTS_FILE:
+                        o->clients_file = optarg;
+                        break;
+                case OPT_LABEL:
+                        if (o->n_labels >= MAX_LABELS || !strchr(optarg, '=')) {
+                                fprintf(stderr,
+                                        "webtty accounts %s: --label \"%.64s\": want KEY=VALUE (at most "
+                                        "%d)\n",
+                                        argv[0], optarg, MAX_LABELS);
+                                return -EINVAL;
+                        }
+                        o->labels[o->n_labels++] = optarg;
+                        break;
+                case OPT_DRY_RUN:
+                        o->dry_run = true;
                         break;
                 case 'h':
                         help(stdout);
@@ -296,6 +339,100 @@ static int do_list(int argc, char **argv) {
         return r < 0 ? output_fail(r, NULL) : 0;
 }
 
+/* One client: decide, and provision when a user_template rule decides.
+ * 1: provisioned or kept, 0: not a template account, <0: failed (printed). */
+static int sync_one(const accounts_opts *o, const policy *p, const authorized_client *c) {
+        _cleanup_free_ char *err = NULL;
+        const policy_accounts *acc = policy_get_accounts(p);
+        policy_caller caller = {.client_name = c->name, .key_id = c->id};
+        policy_request req = {.server_labels = o->n_labels ? o->labels : NULL};
+        char home[POLICY_NAME_MAX], gecos[POLICY_NAME_MAX];
+        accountsdb_user u = {};
+        accountsdb *db = NULL;
+        policy_decision d;
+        bool existed = false;
+        int r;
+
+        r = policy_decide(p, &caller, &req, &d);
+        if (r < 0) {
+                fprintf(stderr, "webtty: client \"%s\": policy: %s\n", c->name, strerror(-r));
+                return r;
+        }
+        if (!d.allow || d.kind != POLICY_USER_TEMPLATE)
+                return 0;
+        r = policy_account_fields(p, &caller, d.user, home, gecos, &err);
+        if (r < 0) {
+                fprintf(stderr, "webtty: client \"%s\", rule \"%s\": %s\n", c->name, d.rule,
+                        err ? err : strerror(-r));
+                return r;
+        }
+        if (accountsdb_open(o->db, &db) == 0) {
+                existed = accountsdb_user_by_name(db, d.user, &u) == 0;
+                if (existed && o->dry_run)
+                        printf("kept %s (uid %u) for client %s\n", d.user, (unsigned) u.uid, c->name);
+                accountsdb_close(db);
+        }
+        if (o->dry_run) {
+                if (!existed)
+                        printf("would provision %s for client %s (rule %s)\n", d.user, c->name, d.rule);
+                return 1;
+        }
+
+        accountsdb_provision_params params = {
+                .uid_min = acc->uid_min,
+                .uid_max = acc->uid_max,
+                .gid = acc->gid,
+                .home = home,
+                .shell = acc->shell[0] ? acc->shell : NULL,
+                .gecos = gecos,
+                .seed = c->id, /* the key id: the same caller gets the same uid everywhere */
+                .seed_len = sizeof(c->id),
+        };
+        u = (accountsdb_user){};
+        r = accountsdb_provision(o->db, d.user, &params, &u, &err);
+        if (r < 0) {
+                fprintf(stderr, "webtty: client \"%s\", rule \"%s\": %s\n", c->name, d.rule,
+                        err ? err : strerror(-r));
+                return r;
+        }
+        printf("%s %s (uid %u) for client %s\n", existed ? "kept" : "provisioned", u.name, (unsigned) u.uid,
+               c->name);
+        accountsdb_user_done(&u);
+        return 1;
+}
+
+static int do_sync(int argc, char **argv) {
+        static const int allowed[] = {OPT_POLICY, OPT_CLIENTS_FILE, OPT_LABEL, OPT_DRY_RUN};
+        _cleanup_(authorized_clients_freep) authorized_clients *ac = NULL;
+        _cleanup_(policy_freep) policy *p = NULL;
+        _cleanup_free_ char *err = NULL;
+        accounts_opts o = {};
+        bool failed = false;
+        int r;
+
+        r = parse_opts(argc, argv, allowed, ELEMENTSOF(allowed), &o);
+        if (r != 0)
+                return r > 0 ? 0 : 2;
+        if (check_args(argc, argv, 0) < 0)
+                return 2;
+        if (!o.clients_file) {
+                fprintf(stderr, "webtty accounts sync: --authorized-clients-file is required\n");
+                return 2;
+        }
+        r = policy_load(o.policy ? o.policy : POLICY_DEFAULT_PATH, &p, &err);
+        if (r < 0)
+                return output_fail(r, err);
+        r = authorized_clients_load(o.clients_file, &ac, &err);
+        if (r < 0)
+                return output_fail(r, err);
+        for (size_t i = 0; i < ac->n; i++)
+                if (sync_one(&o, p, &ac->entries[i]) < 0)
+                        failed = true;
+        if (fflush(stdout) != 0)
+                return output_fail(-EIO, NULL);
+        return failed ? 1 : 0;
+}
+
 int verb_accounts(int argc, char **argv) {
         if (argc < 2) {
                 help(stderr);
@@ -311,6 +448,8 @@ int verb_accounts(int argc, char **argv) {
                 return do_remove(argc - 1, argv + 1);
         if (strcmp(argv[1], "list") == 0)
                 return do_list(argc - 1, argv + 1);
+        if (strcmp(argv[1], "sync") == 0)
+                return do_sync(argc - 1, argv + 1);
         fprintf(stderr, "webtty accounts: unknown command \"%s\"\n", argv[1]);
         help(stderr);
         return 2;

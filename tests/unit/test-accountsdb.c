@@ -787,6 +787,120 @@ START_TEST(test_cli) {
 }
 END_TEST
 
+/* sh -c CMD (stderr folded in) with RSTREAM_DATA_DIR in the scratch dir. */
+static int sh(char **out, const char *fmt, ...) _printf_(2, 3);
+static int sh(char **out, const char *fmt, ...) {
+        char *cmd = NULL, *full = NULL;
+        size_t len;
+        va_list ap;
+        FILE *p;
+        int st;
+
+        va_start(ap, fmt);
+        ck_assert_int_ge(vasprintf(&cmd, fmt, ap), 0);
+        va_end(ap);
+        ck_assert_int_ge(asprintf(&full,
+                                  "cd '%s' && env -u RSTREAM_WEBTTY_ACCOUNTS_DB RSTREAM_DATA_DIR='%s/data' "
+                                  "sh -c '%s' 2>&1",
+                                  dir, dir, cmd),
+                         0);
+        p = popen(full, "r");
+        ck_assert_ptr_nonnull(p);
+        *out = calloc(1, 65536);
+        len = fread(*out, 1, 65535, p);
+        (*out)[len] = 0;
+        st = pclose(p);
+        free(cmd);
+        free(full);
+        return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static unsigned uid_in(const char *out, const char *prefix) {
+        const char *p = strstr(out, prefix);
+
+        ck_assert_msg(p != NULL, "\"%s\" not in: %s", prefix, out);
+        return (unsigned) strtoul(p + strlen(prefix), NULL, 10);
+}
+
+START_TEST(test_cli_sync) {
+        static const char policy[] = "version: 1\n"
+                                     "accounts:\n"
+                                     "  uid_range: 70000-79999\n"
+                                     "  group: 0\n"
+                                     "  home: /home/{user}\n"
+                                     "  shell: /bin/zsh\n"
+                                     "  gecos: \"rstream {name}\"\n"
+                                     "rules:\n"
+                                     "  - name: developers\n"
+                                     "    match: {client: [\"dev-*\"]}\n"
+                                     "    user_template: \"rs-{name}\"\n"
+                                     "  - name: carol\n"
+                                     "    match: {client: [carol]}\n"
+                                     "    user: root\n";
+        char *pol = join(dir, "policy.yaml"), *out = NULL;
+        unsigned uid, uid2;
+
+        write_text(pol, policy, 0644);
+        for (int i = 0; i < 2; i++) {
+                const char *n = i ? "carol" : "dev-alice";
+
+                ck_assert_int_eq(
+                        sh(&out, WEBTTY " identity create --name %s --endpoint-identity >%s.id", n, n), 0);
+                free(out);
+                ck_assert_int_eq(sh(&out,
+                                    WEBTTY " authorized-client add %s --key \"$(cat %s.id)\" "
+                                           "--authorized-clients-file ac.json",
+                                    n, n),
+                                 0);
+                free(out);
+        }
+#define SYNC WEBTTY " accounts sync --authorized-clients-file ac.json --policy policy.yaml"
+        ck_assert_int_eq(sh(&out, SYNC " --db db/accounts.db --dry-run"), 0);
+        ck_assert_str_eq(out, "would provision rs-dev-alice for client dev-alice (rule developers)\n");
+        free(out);
+        char *dbfile = join(dir, "db/accounts.db");
+        ck_assert_int_ne(access(dbfile, F_OK), 0); /* a dry run writes nothing */
+
+        ck_assert_int_eq(sh(&out, SYNC " --db db/accounts.db"), 0);
+        ck_assert_int_eq(access(dbfile, F_OK), 0);
+        free(dbfile);
+        uid = uid_in(out, "provisioned rs-dev-alice (uid ");
+        ck_assert_uint_ge(uid, 70000);
+        ck_assert_uint_le(uid, 79999);
+        ck_assert_ptr_null(strstr(out, "carol")); /* a fixed-user rule provisions nothing */
+        free(out);
+        ck_assert_int_eq(sh(&out, WEBTTY " accounts list --db db/accounts.db"), 0);
+        char want[256];
+        snprintf(want, sizeof(want), "rs-dev-alice:x:%u:%u:rstream dev-alice:/home/rs-dev-alice:/bin/zsh\n",
+                 uid, uid);
+        ck_assert_str_eq(out, want);
+        free(out);
+        /* Again: kept, same uid; another database: the same uid (stable). */
+        ck_assert_int_eq(sh(&out, SYNC " --db db/accounts.db"), 0);
+        ck_assert_uint_eq(uid_in(out, "kept rs-dev-alice (uid "), uid);
+        free(out);
+        ck_assert_int_eq(sh(&out, SYNC " --db other/accounts.db"), 0);
+        uid2 = uid_in(out, "provisioned rs-dev-alice (uid ");
+        ck_assert_uint_eq(uid2, uid);
+        free(out);
+
+        /* Errors name the file. */
+        ck_assert_int_eq(sh(&out,
+                            WEBTTY " accounts sync --authorized-clients-file ac.json --policy nope.yaml "
+                                   "--db db/accounts.db"),
+                         1);
+        ck_assert_ptr_nonnull(strstr(out, "nope.yaml"));
+        free(out);
+        ck_assert_int_eq(sh(&out, SYNC " --db db/accounts.db --label novalue"), 2);
+        ck_assert_ptr_nonnull(strstr(out, "--label \"novalue\": want KEY=VALUE"));
+        free(out);
+        ck_assert_int_eq(sh(&out, WEBTTY " accounts sync --policy policy.yaml"), 2);
+        ck_assert_ptr_nonnull(strstr(out, "--authorized-clients-file is required"));
+        free(out);
+        free(pol);
+}
+END_TEST
+
 static Suite *accountsdb_suite(void) {
         Suite *s = suite_create("accountsdb");
         TCase *tc = tcase_create("core");
@@ -806,6 +920,7 @@ static Suite *accountsdb_suite(void) {
         tcase_add_test(tc, test_serialize_refuses_duplicates);
         tcase_add_test(tc, test_set_groups);
         tcase_add_test(tc, test_cli);
+        tcase_add_test(tc, test_cli_sync);
         suite_add_tcase(s, tc);
         return s;
 }
