@@ -547,6 +547,52 @@ START_TEST(test_glibc_through_nss_wrapper) {
 }
 END_TEST
 
+/* The real thing: glibc loading libnss_rstream.so.2 by name for `passwd:
+ * files rstream`, in a private mount namespace (overlay on the library
+ * directory, a private nsswitch.conf; the host's files never change). Root
+ * only; skipped with a message otherwise. */
+START_TEST(test_glibc_in_namespace) {
+        static const char libdir[] = "/usr/lib/x86_64-linux-gnu";
+        char *nss = join(dir, "nsswitch.conf"), *cmd = NULL, *out = malloc(8192);
+        size_t len;
+        FILE *p;
+        int st;
+
+        if (geteuid() != 0 || access(libdir, F_OK) != 0 || system("command -v unshare >/dev/null") != 0) {
+                fprintf(stderr, "SKIP test_glibc_in_namespace: needs root, unshare and %s\n", libdir);
+                free(nss);
+                free(out);
+                return;
+        }
+        write_db(10);
+        write_text(nss, "passwd: files rstream\ngroup: files rstream\n", 0644);
+        ck_assert_int_ge(
+                asprintf(&cmd,
+                         "unshare -m --propagation private sh -ec '"
+                         "mkdir %s/ovl; mount -t tmpfs tmpfs %s/ovl; mkdir %s/ovl/u %s/ovl/w; "
+                         "cp %s %s/ovl/u/; "
+                         "mount -t overlay overlay -o lowerdir=%s,upperdir=%s/ovl/u,workdir=%s/ovl/w %s; "
+                         "mount --bind %s /etc/nsswitch.conf; "
+                         "getent passwd u3; getent passwd root; getent group 250000; id -Gn u1' 2>&1",
+                         dir, dir, dir, dir, MODULE, dir, libdir, dir, dir, libdir, nss),
+                0);
+        p = popen(cmd, "r");
+        ck_assert_ptr_nonnull(p);
+        len = fread(out, 1, 8191, p);
+        out[len] = 0;
+        st = pclose(p);
+        ck_assert_msg(st == 0, "namespace run failed: %s", out);
+        ck_assert_msg(strstr(out, "u3:x:300003:300003:tag:/home/u3:/bin/bash\n") != NULL, "%s", out);
+        ck_assert_msg(strstr(out, "root:x:0:0:") != NULL, "%s", out); /* files still first */
+        ck_assert_msg(strstr(out, "staff:x:250000:u1,u3\n") != NULL, "%s", out);
+        ck_assert_msg(strstr(out, "u1 staff dev\n") != NULL || strstr(out, "u1 dev staff\n") != NULL, "%s",
+                      out);
+        free(cmd);
+        free(out);
+        free(nss);
+}
+END_TEST
+
 static Suite *nss_suite(void) {
         Suite *s = suite_create("nss_rstream");
         TCase *tc = tcase_create("core");
@@ -564,6 +610,7 @@ static Suite *nss_suite(void) {
         tcase_add_test(tc, test_threads_during_replacement);
         tcase_add_test(tc, test_needed_libc_only);
         tcase_add_test(tc, test_glibc_through_nss_wrapper);
+        tcase_add_test(tc, test_glibc_in_namespace);
         suite_add_tcase(s, tc);
         return s;
 }
