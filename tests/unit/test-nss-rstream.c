@@ -558,8 +558,10 @@ START_TEST(test_glibc_in_namespace) {
         FILE *p;
         int st;
 
-        if (geteuid() != 0 || access(libdir, F_OK) != 0 || system("command -v unshare >/dev/null") != 0) {
-                fprintf(stderr, "SKIP test_glibc_in_namespace: needs root, unshare and %s\n", libdir);
+        if (geteuid() != 0 || access(libdir, F_OK) != 0 ||
+            system("unshare -m --propagation private true 2>/dev/null") != 0) {
+                fprintf(stderr, "SKIP test_glibc_in_namespace: needs root, a working `unshare -m` and %s\n",
+                        libdir);
                 free(nss);
                 free(out);
                 return;
