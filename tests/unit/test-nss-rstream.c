@@ -22,7 +22,9 @@
 #include "accountsdb.h"
 #include "files-util.h"
 
+#ifndef MODULE
 #define MODULE BUILDDIR "/nss_rstream/.libs/libnss_rstream.so.2"
+#endif
 
 typedef enum nss_status (*getpwnam_fn)(const char *, struct passwd *, char *, size_t, int *);
 typedef enum nss_status (*getpwuid_fn)(uid_t, struct passwd *, char *, size_t, int *);
@@ -406,12 +408,12 @@ END_TEST
 /* Threads look up while the main thread replaces the file (with our
  * writer's stale mark and by plain rename): every answer is complete and
  * from one version or the other, never a failure or a torn record. */
-static volatile int stop;
+static int stop; /* __atomic */
 
 static void *lookup_thread(void *arg) {
         long failures = 0;
         (void) arg;
-        while (!stop) {
+        while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
                 for (int i = 0; i < 200; i++) {
                         struct passwd pw;
                         char name[16], buf[512];
@@ -432,7 +434,7 @@ START_TEST(test_threads_during_replacement) {
         long total = 0;
 
         write_db_tagged(db_path, 200, 300000, "A", false);
-        stop = 0;
+        __atomic_store_n(&stop, 0, __ATOMIC_RELAXED);
         for (int i = 0; i < 4; i++)
                 ck_assert_int_eq(pthread_create(&t[i], NULL, lookup_thread, NULL), 0);
         for (int k = 0; k < 60; k++) {
@@ -449,7 +451,7 @@ START_TEST(test_threads_during_replacement) {
                 }
                 usleep(5000);
         }
-        stop = 1;
+        __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
         for (int i = 0; i < 4; i++) {
                 void *r;
 
