@@ -39,8 +39,9 @@ pam_rstream_pam_rstream_la_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version -share
 pam_rstream_pam_rstream_la_LIBADD = pam_rstream/libwebtty-pam.la policy/libpolicy.la policy/libaccountsdb.la \
 	$(OPENSSL_LIBS) $(SODIUM_LIBS) $(JSONC_LIBS) $(YAML_LIBS) $(PAM_LIBS)
 
-# libtool installs a .la next to the module: PAM only wants the .so.
-install-exec-hook: pam-rstream-install-hook
+# libtool installs a .la next to the module: PAM only wants the .so. (pamlibdir
+# has no "exec" in its name, so the module is installed by install-data.)
+install-data-hook: pam-rstream-install-hook
 pam-rstream-install-hook:
 	rm -f $(DESTDIR)$(pamlibdir)/pam_rstream.la
 uninstall-hook: pam-rstream-uninstall-hook

@@ -977,12 +977,13 @@ END_TEST
 
 /* Gives this (forked) test process a fresh audit session, as pam_loginuid
  * does for webttyd-login. false (after printing why) when not root. */
-static bool new_audit_session(uint32_t loginuid) {
+#define new_audit_session(loginuid) new_audit_session_for(__func__, (loginuid))
+static bool new_audit_session_for(const char *test, uint32_t loginuid) {
         char text[16];
         int fd;
 
         if (geteuid() != 0) {
-                fprintf(stdout, "SKIP: writing /proc/self/loginuid needs root\n");
+                fprintf(stdout, "SKIP %s: writing /proc/self/loginuid needs root\n", test);
                 return false;
         }
         fd = open("/proc/self/loginuid", O_WRONLY | O_CLOEXEC);
