@@ -12,7 +12,7 @@ tests_unit_test_pam_rstream_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PAMTEST_CFLA
 	$(OPENSSL_CFLAGS) $(SODIUM_CFLAGS) $(JSONC_CFLAGS) \
 	-DSRCDIR=\"$(abs_top_srcdir)\" -DBUILDDIR=\"$(abs_top_builddir)\"
 tests_unit_test_pam_rstream_LDADD = pam_rstream/libwebtty-pam.la policy/libaccountsdb.la \
-	$(CHECK_LIBS) $(PAMTEST_LIBS) $(PAM_LIBS) $(OPENSSL_LIBS) $(SODIUM_LIBS) $(JSONC_LIBS)
+	$(CHECK_LIBS) $(PAMTEST_LIBS) -lpthread $(PAM_LIBS) $(OPENSSL_LIBS) $(SODIUM_LIBS) $(JSONC_LIBS)
 # The test loads the built module by absolute path.
 EXTRA_tests_unit_test_pam_rstream_DEPENDENCIES = pam_rstream/pam_rstream.la
 endif

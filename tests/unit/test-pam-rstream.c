@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -232,6 +233,7 @@ typedef struct proof_opts {
         const sigkey *signer;  /* NULL: fx.client */
         bool unauthenticated;  /* has_proof false */
         bool bad_signature;    /* last signature byte flipped */
+        bool tamper_nonce;     /* the bundle's nonce differs from the signed one */
         int64_t issued_offset; /* seconds from now */
         const char *server_id; /* signed server id (NULL: SERVER_ID) */
         const char *requested_user, *default_user, *server_labels;
@@ -301,6 +303,8 @@ static char *make_bundle(const proof_opts *o) {
                 .server_labels = (char *) (o->server_labels ? o->server_labels : ""),
         };
         memcpy(p.nonce, nonce, sizeof(nonce));
+        if (o->tamper_nonce)
+                p.nonce[0] ^= 1;
         memcpy(p.grant_hash, grant, sizeof(grant));
         memcpy(p.config_hash, config, sizeof(config));
         if (!o->unauthenticated) {
@@ -571,6 +575,72 @@ START_TEST(test_auth_wrong_server_id) {
 
         ck_assert_pam(auth_once("rs", "nobody", bundle), PAM_AUTH_ERR);
         ck_assert_log("transcript hash does not match");
+}
+END_TEST
+
+START_TEST(test_auth_tampered_nonce) {
+        /* A webttyd replaying a real proof into another handshake. */
+        _cleanup_free_ char *bundle = make_bundle(&(proof_opts){.tamper_nonce = true});
+
+        ck_assert_pam(auth_once("rs", "nobody", bundle), PAM_AUTH_ERR);
+        ck_assert_log("transcript hash does not match");
+}
+END_TEST
+
+#define N_THREADS 4
+#define N_PER_THREAD 4
+
+typedef struct thread_job {
+        char *bundles[N_PER_THREAD];
+        int rc[N_PER_THREAD];
+        char users[N_PER_THREAD][32];
+} thread_job;
+
+static void *auth_thread(void *data) {
+        thread_job *job = data;
+
+        for (int i = 0; i < N_PER_THREAD; i++) {
+                txn t = {.answer = job->bundles[i]};
+                const void *u = NULL;
+
+                t.conv = (struct pam_conv){conv_fn, &t};
+                job->rc[i] = pam_start("rs", NULL, &t.conv, &t.ph);
+                if (job->rc[i] != PAM_SUCCESS)
+                        continue;
+                job->rc[i] = pam_authenticate(t.ph, 0);
+                if (job->rc[i] == PAM_SUCCESS)
+                        job->rc[i] = pam_acct_mgmt(t.ph, 0);
+                if (pam_get_item(t.ph, PAM_USER, &u) == PAM_SUCCESS && u)
+                        snprintf(job->users[i], sizeof(job->users[i]), "%s", (const char *) u);
+                pam_end(t.ph, PAM_SUCCESS);
+        }
+        return NULL;
+}
+
+START_TEST(test_auth_threads) {
+        /* Concurrent transactions in one process: no shared state. */
+        thread_job jobs[N_THREADS] = {};
+        pthread_t th[N_THREADS];
+        _cleanup_free_ char *rep = tpath("replay");
+
+        for (int t = 0; t < N_THREADS; t++)
+                for (int i = 0; i < N_PER_THREAD; i++)
+                        jobs[t].bundles[i] = valid_bundle();
+        /* pam_wrapper loads libpam lazily on the first pam_start(), and that
+         * is not thread-safe (an occasional PAM_ABORT): do it here first. */
+        txn_end(txn_start("rs", NULL, NULL));
+        for (int t = 0; t < N_THREADS; t++)
+                ck_assert_int_eq(pthread_create(&th[t], NULL, auth_thread, &jobs[t]), 0);
+        for (int t = 0; t < N_THREADS; t++)
+                ck_assert_int_eq(pthread_join(th[t], NULL), 0);
+        for (int t = 0; t < N_THREADS; t++)
+                for (int i = 0; i < N_PER_THREAD; i++) {
+                        ck_assert_msg(jobs[t].rc[i] == PAM_SUCCESS, "thread %d auth %d: %s", t, i,
+                                      pam_strerror(NULL, jobs[t].rc[i]));
+                        ck_assert_str_eq(jobs[t].users[i], "nobody");
+                        free(jobs[t].bundles[i]);
+                }
+        ck_assert_uint_eq(count_entries(rep), N_THREADS * N_PER_THREAD);
 }
 END_TEST
 
@@ -1253,6 +1323,38 @@ START_TEST(test_require_session_outside) {
 }
 END_TEST
 
+START_TEST(test_shipped_service) {
+        _cleanup_free_ char *text = read_file(SRCDIR "/policy/pam.d/webttyd");
+        txn *t = txn_start("rs-shipped", "nobody", NULL);
+        const char *loginuid = NULL, *rstream = NULL;
+
+        /* Every pam_rstream line of policy/pam.d/webttyd has valid arguments:
+         * setcred parses the auth line's, account and session stop only for
+         * the missing caller. */
+        ck_assert_pam(pam_setcred(t->ph, PAM_ESTABLISH_CRED), PAM_SUCCESS);
+        ck_assert_pam(pam_acct_mgmt(t->ph, 0), PAM_AUTH_ERR);
+        ck_assert_log("no verified rstream caller in this PAM transaction");
+        ck_assert_pam(pam_open_session(t->ph, 0), PAM_SESSION_ERR);
+        ck_assert_log("no verified rstream caller to open a session for");
+        ck_assert_log_lacks("argument");
+        txn_end(t);
+
+        /* pam_loginuid precedes pam_rstream in its session stack. */
+        ck_assert_ptr_nonnull(text);
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+                if (strncmp(line, "session", 7) != 0)
+                        continue;
+                if (!loginuid && strstr(line, "pam_loginuid.so"))
+                        loginuid = line;
+                if (!rstream && strstr(line, "pam_rstream.so"))
+                        rstream = line;
+        }
+        ck_assert_ptr_nonnull(loginuid);
+        ck_assert_ptr_nonnull(rstream);
+        ck_assert_msg(loginuid < rstream, "pam_loginuid must come before pam_rstream in the session stack");
+}
+END_TEST
+
 START_TEST(test_setcred) {
         txn *t = txn_start("rs", "nobody", NULL);
 
@@ -1335,6 +1437,33 @@ static void write_services(const char *dir) {
                 "account required " MODULE
                 " require_session callers=bob,carol registry=%1$s/registry policy=%1$s/policy.yaml\n",
                 dir);
+        {
+                /* The pam_rstream lines of the service file we ship, with the
+                 * module by absolute path (the other modules are the host's). */
+                _cleanup_free_ char *shipped = NULL, *out = NULL;
+                size_t out_len = 0;
+                FILE *o = open_memstream(&out, &out_len);
+                FILE *f = fopen(SRCDIR "/policy/pam.d/webttyd", "re");
+                char *line = NULL;
+                size_t n = 0;
+
+                if (!f || !o) {
+                        perror(SRCDIR "/policy/pam.d/webttyd");
+                        exit(EXIT_FAILURE);
+                }
+                while (getline(&line, &n, f) > 0) {
+                        char *m = strstr(line, " pam_rstream.so");
+
+                        if (line[0] == '#' || !m)
+                                continue;
+                        fprintf(o, "%.*s " MODULE "%s", (int) (m - line), line,
+                                m + strlen(" pam_rstream.so"));
+                }
+                free(line);
+                fclose(f);
+                fclose(o);
+                write_service(svc, "rs-shipped", out);
+        }
         for (size_t i = 0; i < ELEMENTSOF(bad_args); i++) {
                 char name[32];
 
@@ -1374,6 +1503,8 @@ static Suite *pam_suite(void) {
         tcase_add_test(tc, test_auth_future);
         tcase_add_test(tc, test_auth_bad_signature);
         tcase_add_test(tc, test_auth_wrong_server_id);
+        tcase_add_test(tc, test_auth_tampered_nonce);
+        tcase_add_test(tc, test_auth_threads);
         tcase_add_test(tc, test_auth_unknown_key);
         tcase_add_test(tc, test_auth_replay);
         tcase_add_test(tc, test_replay_prune);
@@ -1397,6 +1528,7 @@ static Suite *pam_suite(void) {
         tcase_add_test(tc, test_auth_unauthenticated);
         tcase_add_test(tc, test_auth_conversation);
         tcase_add_test(tc, test_setcred);
+        tcase_add_test(tc, test_shipped_service);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("account");
