@@ -492,12 +492,16 @@ static int authenticate(pam_handle_t *pamh, const rstream_args *a) {
                 goto out;
         c->decision = d;
         {
-                char cname[128];
+                const void *rhost = NULL;
+                char cname[128], chost[128];
 
-                pam_syslog(pamh, LOG_INFO, "accepted caller \"%s\" key %.16s as user %s (rule %s%s)",
+                (void) pam_get_item(pamh, PAM_RHOST, &rhost);
+                pam_syslog(pamh, LOG_INFO, "accepted caller \"%s\" key %.16s from %s as user %s (rule %s%s)",
                            rstream_clean(c->authenticated ? c->client_name : "(unauthenticated)", cname,
                                          sizeof(cname)),
-                           c->authenticated ? c->key_id_hex : "-", d.user, d.rule, d.sudo ? ", sudo" : "");
+                           c->authenticated ? c->key_id_hex : "-",
+                           rstream_clean(rhost, chost, sizeof(chost)), d.user, d.rule,
+                           d.sudo ? ", sudo" : "");
         }
         rc = pam_set_data(pamh, RSTREAM_DATA_NAME, c, caller_cleanup);
         if (rc == PAM_SUCCESS)

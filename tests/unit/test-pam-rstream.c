@@ -194,6 +194,7 @@ static void fixture_setup(void) {
         char *text = NULL;
         size_t len = 0;
 
+        free(log_path);
         log_path = tpath("log");
         log_reset();
         rm_rf(reg);
@@ -504,7 +505,7 @@ START_TEST(test_auth_valid) {
         ck_assert_str_eq(item(t, PAM_USER), "nobody");
         ck_assert_str_eq(item(t, PAM_RUSER), "alice");
         ck_assert_log("accepted caller \"alice\" key");
-        ck_assert_log("as user nobody (rule ops, sudo)");
+        ck_assert_log("from - as user nobody (rule ops, sudo)");
         ck_assert_pam(pam_setcred(t->ph, PAM_ESTABLISH_CRED), PAM_SUCCESS);
         ck_assert_pam(pam_acct_mgmt(t->ph, 0), PAM_SUCCESS);
         txn_end(t);
@@ -1580,7 +1581,9 @@ int main(int argc, char **argv) {
                 setenv("PAM_WRAPPER", "1", 1);
                 setenv("PAM_WRAPPER_DEBUGLEVEL", "2", 1); /* pam_syslog lines on stderr */
                 setenv("LD_PRELOAD", "libpam_wrapper.so", 1);
-                execv("/proc/self/exe", argv);
+                /* argv[0] when it is a path, so valgrind --trace-children can
+                 * follow the exec; /proc/self/exe otherwise. */
+                execv(argv[0] && strchr(argv[0], '/') ? argv[0] : "/proc/self/exe", argv);
                 perror("execv");
                 return EXIT_FAILURE;
         }
