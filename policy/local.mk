@@ -15,3 +15,5 @@ helper_webtty_CFLAGS += $(YAML_CFLAGS) -I$(top_srcdir)/policy
 EXTRA_DIST += policy/policy.yaml.example
 dist_man_MANS += man/policy.yaml.5 man/webtty-policy.1
 # end of policy engine
+
+include policy/accounts.mk
