@@ -579,7 +579,7 @@ int accountsdb_user_to_passwd(const accountsdb_user *u, struct passwd *pw, char 
 
         pw->pw_uid = u->uid;
         pw->pw_gid = u->gid;
-        if (!(pw->pw_name = put(&p, &left, u->name)) || !(pw->pw_passwd = put(&p, &left, "x")) ||
+        if (!(pw->pw_name = put(&p, &left, u->name)) || !(pw->pw_passwd = put(&p, &left, "*")) ||
             !(pw->pw_gecos = put(&p, &left, u->gecos)) || !(pw->pw_dir = put(&p, &left, u->home)) ||
             !(pw->pw_shell = put(&p, &left, u->shell)))
                 return -ERANGE;
@@ -604,7 +604,7 @@ int accountsdb_group_to_group(const accountsdb *db, const accountsdb_group *g, s
         p = buf + need;
         left = buflen - need;
         gr->gr_gid = g->gid;
-        if (!(gr->gr_name = put(&p, &left, g->name)) || !(gr->gr_passwd = put(&p, &left, "x")))
+        if (!(gr->gr_name = put(&p, &left, g->name)) || !(gr->gr_passwd = put(&p, &left, "*")))
                 return -ERANGE;
         for (size_t i = 0; i < g->n_members; i++) {
                 const char *m = accountsdb_group_member(db, g, i);

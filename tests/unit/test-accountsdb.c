@@ -234,7 +234,7 @@ START_TEST(test_erange) {
                 if (r == 0 && !need_pw) {
                         need_pw = n;
                         ck_assert_str_eq(pw.pw_name, "u3");
-                        ck_assert_str_eq(pw.pw_passwd, "x");
+                        ck_assert_str_eq(pw.pw_passwd, "*");
                         ck_assert_str_eq(pw.pw_gecos, "User 3");
                         ck_assert_str_eq(pw.pw_dir, "/home/u3");
                         ck_assert_str_eq(pw.pw_shell, "/bin/bash");
@@ -255,7 +255,7 @@ START_TEST(test_erange) {
                         ck_assert_int_eq(r, -ERANGE);
                 free(buf);
         }
-        /* "u3" "x" "User 3" "/home/u3" "/bin/bash" with their NULs. */
+        /* "u3" "*" "User 3" "/home/u3" "/bin/bash" with their NULs. */
         ck_assert_uint_eq(need_pw, 3 + 2 + 7 + 9 + 10);
         ck_assert_uint_gt(need_gr, 4 * sizeof(char *));
         accountsdb_close(db);

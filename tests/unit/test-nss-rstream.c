@@ -144,7 +144,7 @@ START_TEST(test_passwd_lookups) {
         write_db(10);
         ck_assert_int_eq(m.getpwnam("u3", &pw, buf, sizeof(buf), &e), NSS_STATUS_SUCCESS);
         ck_assert_str_eq(pw.pw_name, "u3");
-        ck_assert_str_eq(pw.pw_passwd, "x");
+        ck_assert_str_eq(pw.pw_passwd, "*");
         ck_assert_uint_eq(pw.pw_uid, 300003);
         ck_assert_uint_eq(pw.pw_gid, 300003);
         ck_assert_str_eq(pw.pw_gecos, "tag");
@@ -202,7 +202,7 @@ START_TEST(test_group_lookups) {
         write_db(10);
         ck_assert_int_eq(m.getgrnam("staff", &gr, buf, sizeof(buf), &e), NSS_STATUS_SUCCESS);
         ck_assert_uint_eq(gr.gr_gid, 250000);
-        ck_assert_str_eq(gr.gr_passwd, "x");
+        ck_assert_str_eq(gr.gr_passwd, "*");
         ck_assert_str_eq(gr.gr_mem[0], "u1");
         ck_assert_str_eq(gr.gr_mem[1], "u3");
         ck_assert_ptr_null(gr.gr_mem[2]);
