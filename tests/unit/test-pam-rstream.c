@@ -1356,6 +1356,32 @@ START_TEST(test_shipped_service) {
 }
 END_TEST
 
+static bool have_program(const char *name) {
+        _cleanup_free_ char *cmd = NULL;
+
+        ck_assert_int_ge(asprintf(&cmd, "command -v %s >/dev/null 2>&1", name), 0);
+        return system(cmd) == 0;
+}
+
+START_TEST(test_require_session_real_sudo) {
+        /* Real sudo (setuid, real libpam, PAM_RUSER as sudo sets it) with
+         * `account required pam_rstream.so require_session sudo`, in a
+         * private mount namespace (tests/unit/pam/sudo-require-session.sh). */
+        _cleanup_free_ char *out = NULL;
+
+        if (geteuid() != 0 || !have_program("unshare") || !have_program("sudo") ||
+            !have_program("setpriv")) {
+                fprintf(stdout,
+                        "SKIP test_require_session_real_sudo: needs root, unshare, sudo and setpriv\n");
+                return;
+        }
+        out = run_output(SRCDIR "/tests/unit/pam/sudo-require-session.sh " MODULE " 2>&1");
+        ck_assert_msg(strstr(out, "RESULT inside-sudo 0\n"), "sudo inside the session failed:\n%s", out);
+        ck_assert_msg(strstr(out, "RESULT inside-nosudo 1\n"), "sudo without the policy's sudo:\n%s", out);
+        ck_assert_msg(strstr(out, "RESULT outside 1\n"), "sudo outside the session:\n%s", out);
+}
+END_TEST
+
 START_TEST(test_setcred) {
         txn *t = txn_start("rs", "nobody", NULL);
 
@@ -1549,6 +1575,7 @@ static Suite *pam_suite(void) {
         tcase_add_test(tc, test_require_session);
         tcase_add_test(tc, test_require_session_opener_gone);
         tcase_add_test(tc, test_require_session_outside);
+        tcase_add_test(tc, test_require_session_real_sudo);
         suite_add_tcase(s, tc);
         return s;
 }
