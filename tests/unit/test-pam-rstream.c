@@ -1123,8 +1123,10 @@ START_TEST(test_session_env_and_registry) {
         ck_assert_int_eq(json_object_get_int64(v), getpid());
         json_object_put(o);
 
+        ck_assert_log("recorded audit session"); /* debug */
         ck_assert_pam(pam_close_session(t->ph, 0), PAM_SUCCESS);
         ck_assert(!exists(rec));
+        ck_assert_log("removed audit session");
         txn_end(t);
 }
 END_TEST
