@@ -8,7 +8,8 @@ webttyd_webttyd_SOURCES = \
 	webttyd/server.c webttyd/server.h \
 	webttyd/session.c webttyd/session.h \
 	webttyd/protect.c webttyd/protect.h \
-	webttyd/spawn.c webttyd/spawn.h
+	webttyd/spawn.c webttyd/spawn.h \
+	webttyd/loginclient.c webttyd/loginclient.h
 webttyd_webttyd_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(PROTOBUF_C_CFLAGS) $(SODIUM_CFLAGS) $(OPENSSL_CFLAGS)
 webttyd_webttyd_LDADD = lib/libwebtty.la $(SYSTEMD_LIBS) $(PROTOBUF_C_LIBS) $(SODIUM_LIBS) $(OPENSSL_LIBS) \
 	$(JSONC_LIBS) $(UTIL_LIBS)

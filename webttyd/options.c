@@ -7,10 +7,14 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
+#include "loginclient.h"
 #include "macro.h"
 
 #define DEFAULT_TIMEOUT_USEC (5u * 1000000u)
@@ -30,6 +34,8 @@ static void help(void) {
                "  --execution-mode MODE     spawn|login (default spawn)\n"
                "  --login-user USER         account for login-mode sessions\n"
                "  --allow-client-user       honour the user requested by the client\n"
+               "  --login-socket PATH       webttyd-login's socket (default " LOGIN_DEFAULT_SOCKET ")\n"
+               "  --login-helper PATH       start webttyd-login per session instead of connecting\n"
                "  --shutdown-timeout DUR    grace period on SIGTERM (default 5s; ms without a unit)\n"
                "  --open-timeout DUR        time allowed from accept to Open (default 5s)\n"
                "  --close-timeout DUR       wait for the peer after Close (default: shutdown timeout)\n"
@@ -178,6 +184,8 @@ enum {
         OPT_MODE,
         OPT_LOGIN_USER,
         OPT_ALLOW_CLIENT_USER,
+        OPT_LOGIN_SOCKET,
+        OPT_LOGIN_HELPER,
         OPT_SHUTDOWN_TIMEOUT,
         OPT_OPEN_TIMEOUT,
         OPT_CLOSE_TIMEOUT,
@@ -202,6 +210,8 @@ static const struct option options[] = {
         {"execution-mode", required_argument, NULL, OPT_MODE},
         {"login-user", required_argument, NULL, OPT_LOGIN_USER},
         {"allow-client-user", no_argument, NULL, OPT_ALLOW_CLIENT_USER},
+        {"login-socket", required_argument, NULL, OPT_LOGIN_SOCKET},
+        {"login-helper", required_argument, NULL, OPT_LOGIN_HELPER},
         {"shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT},
         {"open-timeout", required_argument, NULL, OPT_OPEN_TIMEOUT},
         {"close-timeout", required_argument, NULL, OPT_CLOSE_TIMEOUT},
@@ -279,6 +289,10 @@ static int parse_one(webttyd_config *cfg, int c, const char *arg, bool *close_se
         case OPT_ALLOW_CLIENT_USER:
                 cfg->allow_client_user = true;
                 return 0;
+        case OPT_LOGIN_SOCKET:
+                return set_string(&cfg->login_socket, "--login-socket", arg);
+        case OPT_LOGIN_HELPER:
+                return set_string(&cfg->login_helper, "--login-helper", arg);
         case OPT_SHUTDOWN_TIMEOUT:
                 return parse_duration(arg, &cfg->shutdown_timeout_usec) < 0
                                ? bad_value("--shutdown-timeout", arg)
@@ -388,6 +402,55 @@ static int config_fail(const char *msg) {
         return -EINVAL;
 }
 
+/* Login mode hands every session to webttyd-login: refuse to start when it
+ * cannot be reached at all, naming the path, rather than refuse every
+ * session later. (The socket may still go away; a session then gets
+ * "login service unavailable".) */
+static int config_validate_login(const webttyd_config *cfg) {
+        const char *sock = cfg->login_socket ? cfg->login_socket : LOGIN_DEFAULT_SOCKET, *why = NULL;
+        struct stat st;
+
+        if ((cfg->login_socket || cfg->login_helper) && cfg->mode != SPAWN_MODE_LOGIN)
+                return config_fail("--login-socket and --login-helper require --execution-mode=login");
+        if (cfg->mode != SPAWN_MODE_LOGIN)
+                return 0;
+        if (cfg->login_socket && cfg->login_helper)
+                return config_fail("--login-socket and --login-helper cannot be combined");
+        if (cfg->login_helper) {
+                if (cfg->login_helper[0] != '/') {
+                        fprintf(stderr, "webttyd: --login-helper \"%s\" is not an absolute path\n",
+                                cfg->login_helper);
+                        return -EINVAL;
+                }
+                if (stat(cfg->login_helper, &st) < 0)
+                        why = strerror(errno);
+                else if (!S_ISREG(st.st_mode))
+                        why = "not a regular file";
+                else if (access(cfg->login_helper, X_OK) < 0)
+                        why = strerror(errno);
+                if (why) {
+                        fprintf(stderr, "webttyd: --login-helper %s is not an executable file: %s\n",
+                                cfg->login_helper, why);
+                        return -EINVAL;
+                }
+                return 0;
+        }
+        if (strlen(sock) >= sizeof(((struct sockaddr_un *) NULL)->sun_path))
+                why = "path too long for a unix socket address";
+        else if (stat(sock, &st) < 0)
+                why = strerror(errno);
+        else if (!S_ISSOCK(st.st_mode))
+                why = "not a socket";
+        if (why) {
+                fprintf(stderr,
+                        "webttyd: login execution mode needs webttyd-login, but its socket %s is not "
+                        "available: %s (start webttyd-login.socket, or use --login-helper)\n",
+                        sock, why);
+                return -EINVAL;
+        }
+        return 0;
+}
+
 int config_validate(const webttyd_config *cfg, const wt_url *urls, size_t n_urls, size_t n_inherited) {
         bool any_ws = n_inherited > 0 && cfg->bare_kind == WT_URL_WS, any_tcp = false;
 
@@ -416,7 +479,7 @@ int config_validate(const webttyd_config *cfg, const wt_url *urls, size_t n_urls
                         cfg->login_user);
                 return -EINVAL;
         }
-        return 0;
+        return config_validate_login(cfg);
 }
 
 static void strv_free_local(char **l) {
@@ -433,6 +496,8 @@ void config_done(webttyd_config *cfg) {
         free(cfg->identity_file);
         free(cfg->authorized_clients_file);
         free(cfg->login_user);
+        free(cfg->login_socket);
+        free(cfg->login_helper);
         if (cfg->auth_token)
                 sodium_free(cfg->auth_token);
         *cfg = (webttyd_config){0};

@@ -17,6 +17,8 @@ typedef struct webttyd_config {
         spawn_mode mode;
         char *login_user;
         bool allow_client_user;
+        char *login_socket; /* --login-socket (NULL: LOGIN_DEFAULT_SOCKET) */
+        char *login_helper; /* --login-helper: start webttyd-login per session instead */
         uint64_t shutdown_timeout_usec;
         uint64_t open_timeout_usec;
         uint64_t close_timeout_usec;

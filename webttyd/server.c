@@ -35,8 +35,10 @@ static int on_shutdown_timeout(sd_event_source *src, uint64_t usec, void *userda
         server *s = userdata;
 
         wlog_printf(LOG_WARNING, "shutdown timeout: killing %u remaining session(s)", s->n_sessions);
-        for (session *se = s->sessions; se; se = session_next(se))
+        for (session *se = s->sessions, *next; se; se = next) {
+                next = session_next(se); /* session_kill() may end the session */
                 session_kill(se);
+        }
         /* Killed children make their sessions send Close and end within the
          * close deadline; do not wait longer than that. */
         if (sd_event_add_time_relative(s->event, &s->final_timer, CLOCK_MONOTONIC,
@@ -92,6 +94,13 @@ int server_new(webttyd_config *cfg, char **daemon_env, server **ret) {
                 .login_user = cfg->login_user,
                 .allow_client_user = cfg->allow_client_user,
                 .daemon_env = daemon_env,
+        };
+        s->login = (login_service){
+                .socket_path = cfg->login_socket ? cfg->login_socket : LOGIN_DEFAULT_SOCKET,
+                .helper_path = cfg->login_helper,
+                .login_user = cfg->login_user,
+                .allow_client_user = cfg->allow_client_user,
+                .env = daemon_env,
         };
         r = protection_setup(cfg, &s->prot);
         if (r < 0)

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <systemd/sd-event.h>
 
+#include "loginclient.h"
 #include "options.h"
 #include "protect.h"
 #include "spawn.h"
@@ -16,6 +17,7 @@ typedef struct server {
         sd_event *event;
         webttyd_config *cfg;
         spawn_policy policy;
+        login_service login; /* login mode: where sessions go (never run here) */
         server_protection prot;
         listener *listeners;
         session *sessions; /* linked by session.c */

@@ -17,6 +17,7 @@
 #include "b64u.h"
 #include "e2e.h"
 #include "log.h"
+#include "loginclient.h"
 #include "macro.h"
 #include "protect.h"
 #include "server.h"
@@ -54,7 +55,8 @@ struct session {
 
         sd_event_source *open_timer, *close_timer, *heartbeat_timer;
 
-        spawn_child child;
+        spawn_child child;   /* login mode: only the fds and the user; pid 0 (not our child) */
+        login_client *login; /* login mode: the connection to webttyd-login */
         bool child_started, child_done, draining;
         int exit_code;
         sd_event_source *child_src, *exec_src;
@@ -103,8 +105,12 @@ static uint64_t now_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
+static bool login_mode(const session *se) {
+        return se->srv->policy.mode == SPAWN_MODE_LOGIN;
+}
+
 static const char *exec_mode_name(const session *se) {
-        return se->srv->policy.mode == SPAWN_MODE_LOGIN ? "login" : "spawn";
+        return login_mode(se) ? "login" : "spawn";
 }
 
 /* ---- logging (host spec 7.1) -------------------------------------------- */
@@ -164,7 +170,19 @@ static void log_closed(session *se) {
 /* ---- child process ------------------------------------------------------ */
 
 static void child_signal(session *se, int sig) {
-        if (!se->child_started || se->child_done || se->child.pid <= 0)
+        int r;
+
+        if (!se->child_started || se->child_done)
+                return;
+        if (se->login) {
+                /* Not our child: webttyd-login signals the process group for us. */
+                r = login_client_signal(se->login, sig);
+                if (r < 0 && r != -ESRCH)
+                        log_session(se, LOG_WARNING, "failed to ask webttyd-login for a signal", "signal",
+                                    sigabbrev_np(sig), "error", strerror(-r));
+                return;
+        }
+        if (se->child.pid <= 0)
                 return;
         /* The child leads its own process group once it has run setsid(). */
         if (kill(-se->child.pid, sig) < 0 && errno == ESRCH)
@@ -189,9 +207,12 @@ static void stdin_close(session *se) {
         se->in_len = se->in_off = 0;
 }
 
-/* Stops everything that belongs to the child; the process group is killed. */
+/* Stops everything that belongs to the child; the process group is killed.
+ * In login mode the kill is asked of webttyd-login, and closing the
+ * connection hangs the session up there whatever else happened. */
 static void child_teardown(session *se) {
         child_signal(se, SIGKILL);
+        se->login = login_client_free(se->login);
         output_stop(se);
         stdin_close(se);
         se->child_src = sd_event_source_disable_unref(se->child_src);
@@ -226,6 +247,10 @@ static void session_begin_close(session *se) {
         if (se->phase == PHASE_CLOSING)
                 return;
         se->phase = PHASE_CLOSING;
+        /* Login mode: the process side is over (Close sent, or nothing runs):
+         * let webttyd-login end the PAM session now, not after the peer's
+         * close handshake. */
+        se->login = login_client_free(se->login);
         se->open_timer = sd_event_source_disable_unref(se->open_timer);
         se->heartbeat_timer = sd_event_source_disable_unref(se->heartbeat_timer);
         (void) wt_conn_close(se->conn, 1000, "finished");
@@ -604,11 +629,15 @@ static int session_watch_child(session *se) {
                         return -errno;
         } else
                 se->stdin_fd = se->child.stdin_fd;
-        r = sd_event_add_child(se->srv->event, &se->child_src, se->child.pid, WEXITED, on_child_exit, se);
-        if (r < 0)
-                return r;
-        /* Exit handling after pending output so every byte is sent before Close. */
-        (void) sd_event_source_set_priority(se->child_src, SD_EVENT_PRIORITY_IDLE);
+        /* In login mode the exit status comes as EXITED from webttyd-login. */
+        if (!login_mode(se)) {
+                r = sd_event_add_child(se->srv->event, &se->child_src, se->child.pid, WEXITED, on_child_exit,
+                                       se);
+                if (r < 0)
+                        return r;
+                /* Exit handling after pending output so every byte is sent before Close. */
+                (void) sd_event_source_set_priority(se->child_src, SD_EVENT_PRIORITY_IDLE);
+        }
         r = watch_output(se, OUT_STDOUT, se->child.tty ? se->child.master_fd : se->child.stdout_fd);
         if (r >= 0 && !se->child.tty)
                 r = watch_output(se, OUT_STDERR, se->child.stderr_fd);
@@ -619,8 +648,10 @@ static int session_watch_child(session *se) {
 }
 
 static int on_exec_report(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+static void handle_open_login(session *se, const Webtty__Open *open, const uint8_t *raw, size_t raw_len);
 
-static void handle_open(session *se, const Webtty__Open *open) {
+/* raw is the received Message that carried open (login mode hands it on). */
+static void handle_open(session *se, const Webtty__Open *open, const uint8_t *raw, size_t raw_len) {
         _cleanup_(spawn_account_done) spawn_account acct = {0};
         _cleanup_free_ char *err = NULL;
         int r;
@@ -634,9 +665,14 @@ static void handle_open(session *se, const Webtty__Open *open) {
                 return;
         }
         /* Order as the reference (protocol spec 4.4): client proof, account,
-         * session key grant, process start. */
+         * session key grant, process start. webttyd verifies the proof in
+         * both modes; in login mode pam_rstream verifies it once more. */
         if (protection_enabled(&se->srv->prot) && !session_verify_proof(se, open))
                 return;
+        if (login_mode(se)) {
+                handle_open_login(se, open, raw, raw_len);
+                return;
+        }
         r = spawn_resolve_account(open->config, &se->srv->policy, &acct, &err);
         if (r >= 0 && !session_open_grant(se, open))
                 return;
@@ -656,12 +692,44 @@ static void handle_open(session *se, const Webtty__Open *open) {
         (void) wt_conn_pause_reading(se->conn, true);
 }
 
+/* The process runs (spawn: exec'd; login: STARTED): Ack and start streaming.
+ * started is webttyd-login's report, NULL in spawn mode. */
+static void session_running(session *se, const loginproto_started *started) {
+        char argc_s[16], pid_s[16];
+        int r;
+
+        se->phase = PHASE_OPEN;
+        (void) wt_conn_pause_reading(se->conn, false);
+        se->open_timer = sd_event_source_disable_unref(se->open_timer);
+        log_session(se, LOG_INFO, "session accepted", NULL, NULL, NULL, NULL);
+        if (started) {
+                snprintf(pid_s, sizeof(pid_s), "%d", (int) started->pid);
+                wlog_record(LOG_INFO, "starting child process", "session_id", se->id, "peer", se->peer,
+                            "backend", se->child.tty ? "tty" : "pipe", "user", se->child.user, "tty",
+                            started->tty_name && *started->tty_name ? started->tty_name : NULL, "login_pid",
+                            pid_s, "execution_mode", exec_mode_name(se), NULL);
+        } else {
+                snprintf(argc_s, sizeof(argc_s), "%zu", se->child.argc);
+                wlog_record(LOG_INFO, "starting child process", "session_id", se->id, "backend",
+                            se->child.tty ? "tty" : "pipe", "exe", se->child.exe, "args_count", argc_s,
+                            "workdir", se->child.workdir, "user", se->child.user, "execution_mode",
+                            exec_mode_name(se), NULL);
+        }
+        /* Ack goes out before any output is read. */
+        if (SEND(se, wmsg_pack_ack) < 0)
+                return;
+        r = session_watch_child(se);
+        if (r < 0)
+                session_fail(se, NULL, "failed to watch child: %s", strerror(-r));
+        else if (se->draining)
+                session_drain(se);
+}
+
 /* The child has exec'd its program (or failed to): Ack and start streaming,
  * or send the failure as Error. */
 static int on_exec_report(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         session *se = userdata;
         _cleanup_free_ char *err = NULL;
-        char argc_s[16];
         int r;
 
         r = spawn_check_started(&se->child, &err);
@@ -676,23 +744,135 @@ static int on_exec_report(sd_event_source *s, int fd, uint32_t revents, void *us
                 session_reject(se, err ? err : strerror(-r));
                 return 0;
         }
-        se->phase = PHASE_OPEN;
-        (void) wt_conn_pause_reading(se->conn, false);
-        se->open_timer = sd_event_source_disable_unref(se->open_timer);
-        snprintf(argc_s, sizeof(argc_s), "%zu", se->child.argc);
-        log_session(se, LOG_INFO, "session accepted", NULL, NULL, NULL, NULL);
-        wlog_record(LOG_INFO, "starting child process", "session_id", se->id, "backend",
-                    se->child.tty ? "tty" : "pipe", "exe", se->child.exe, "args_count", argc_s, "workdir",
-                    se->child.workdir, "user", se->child.user, "execution_mode", exec_mode_name(se), NULL);
-        /* Ack goes out before any output is read. */
-        if (SEND(se, wmsg_pack_ack) < 0)
-                return 0;
-        r = session_watch_child(se);
-        if (r < 0)
-                session_fail(se, NULL, "failed to watch child: %s", strerror(-r));
-        else if (se->draining)
-                session_drain(se);
+        session_running(se, NULL);
         return 0;
+}
+
+/* ---- login mode: the session runs in webttyd-login (loginclient.h) ------- */
+
+static void on_login_started(login_client *lc, const loginproto_started *st, int fds[3], void *userdata) {
+        session *se = userdata;
+
+        se->child_started = true;
+        se->child.pid = 0; /* webttyd-login's child, signalled through it */
+        se->child.tty = st->tty;
+        if (st->tty)
+                se->child.master_fd = fds[0];
+        else {
+                se->child.stdin_fd = fds[0];
+                se->child.stdout_fd = fds[1];
+                se->child.stderr_fd = fds[2];
+        }
+        se->child.user = strdup(st->user ? st->user : "");
+        if (!se->child.user) {
+                session_fail(se, NULL, "out of memory");
+                return;
+        }
+        session_running(se, st);
+}
+
+static void on_login_refused(login_client *lc, const char *message, void *userdata) {
+        session *se = userdata;
+
+        se->login = login_client_free(se->login);
+        session_reject(se, message);
+}
+
+static void on_login_exited(login_client *lc, int code, void *userdata) {
+        session *se = userdata;
+        char code_s[16];
+
+        se->child_done = true;
+        se->exit_code = code;
+        snprintf(code_s, sizeof(code_s), "%d", code);
+        log_session(se, LOG_INFO, "child process exited", "exit_code", code_s, NULL, NULL);
+        session_maybe_finish(se);
+}
+
+static void on_login_failed(login_client *lc, const char *cause, void *userdata) {
+        session *se = userdata;
+
+        if (se->child_started) {
+                session_fail(se, NULL, "webttyd-login failed: %s", cause);
+                return;
+        }
+        /* The peer learns only that login is not available; the log has why. */
+        log_session(se, LOG_WARNING, "webttyd-login failed", "error", cause, NULL, NULL);
+        se->login = login_client_free(se->login);
+        session_reject(se, LOGIN_UNAVAILABLE_MESSAGE);
+}
+
+static const login_client_ops session_login_ops = {
+        .on_started = on_login_started,
+        .on_refused = on_login_refused,
+        .on_exited = on_login_exited,
+        .on_failed = on_login_failed,
+};
+
+_Static_assert(AUTH_NONCE_LEN == LOGINPROTO_NONCE_LEN, "ServerHello nonce size");
+
+/* Login mode after the proof: webttyd's own flags, the session key grant
+ * (webttyd keeps the E2E keys: it encrypts the terminal), then the REQUEST
+ * to webttyd-login, which decides the account with its policy and PAM. */
+static void handle_open_login(session *se, const Webtty__Open *open, const uint8_t *raw, size_t raw_len) {
+        server *srv = se->srv;
+        _cleanup_free_ uint8_t *packed = NULL;
+        _cleanup_free_ char *err = NULL;
+        loginproto_request req = {0};
+        const uint8_t *open_bytes;
+        size_t open_len;
+        const char *msg;
+        bool want_tty;
+        int r;
+
+        msg = login_check_account(open->config, srv->cfg->login_user, srv->cfg->allow_client_user);
+        if (msg) {
+                session_reject(se, msg);
+                return;
+        }
+        if (!session_open_grant(se, open))
+                return;
+        /* The Open as the client sent it when the Message is nothing else;
+         * otherwise packed again (webttyd-login hashes the config
+         * canonically, so the client's signature checks out either way). */
+        if (!login_open_bytes(raw, raw_len, &open_bytes, &open_len)) {
+                open_len = webtty__open__get_packed_size(open);
+                packed = malloc(open_len > 0 ? open_len : 1);
+                if (!packed) {
+                        session_fail(se, NULL, "out of memory");
+                        return;
+                }
+                open_len = webtty__open__pack(open, packed);
+                open_bytes = packed;
+        }
+        req = (loginproto_request){
+                .transport = (char *) wt_conn_transport(se->conn),
+                .peer = se->peer,
+                .session_id = se->id,
+                .has_nonce = protection_enabled(&srv->prot),
+                .open = (uint8_t *) open_bytes,
+                .open_len = open_len,
+        };
+        if (req.has_nonce)
+                memcpy(req.nonce, se->nonce, sizeof(req.nonce));
+        want_tty = open->config->options && open->config->options->allocate_tty;
+        r = login_client_start(srv->event, &srv->login, &req, want_tty, &session_login_ops, se, &se->login,
+                               &err);
+        if (r == -E2BIG) {
+                session_reject(se, "Open message too large for login execution mode");
+                return;
+        }
+        if (r < 0) {
+                log_session(se, LOG_WARNING, "webttyd-login unreachable", "error", err ? err : strerror(-r),
+                            srv->login.helper_path ? "login_helper" : "login_socket",
+                            srv->login.helper_path ? srv->login.helper_path : srv->login.socket_path);
+                session_reject(se, LOGIN_UNAVAILABLE_MESSAGE);
+                return;
+        }
+        /* Until STARTED or REFUSED nothing else from the peer is handled;
+         * the open deadline still runs and bounds the wait. */
+        se->phase = PHASE_STARTING;
+        (void) wt_conn_pause_reading(se->conn, true);
 }
 
 static void handle_data(session *se, const Webtty__Data *d) {
@@ -754,10 +934,10 @@ static void handle_parameter(session *se, const Webtty__Parameter *p) {
                 session_fail(se, NULL, "failed to set terminal size: %s", strerror(errno));
 }
 
-static void dispatch(session *se, const Webtty__Message *m) {
+static void dispatch(session *se, const Webtty__Message *m, const uint8_t *raw, size_t raw_len) {
         switch (m->payload_case) {
         case WEBTTY__MESSAGE__PAYLOAD_OPEN:
-                handle_open(se, m->open);
+                handle_open(se, m->open, raw, raw_len);
                 break;
         case WEBTTY__MESSAGE__PAYLOAD_DATA:
                 handle_data(se, m->data);
@@ -805,7 +985,7 @@ static void on_conn_message(wt_conn *c, const uint8_t *buf, size_t len, void *us
                 session_fail(se, NULL, "%s", err);
                 return;
         }
-        dispatch(se, m);
+        dispatch(se, m, buf, len);
         wmsg_free(m);
 }
 
@@ -858,6 +1038,11 @@ void session_drain(session *se) {
 }
 
 void session_kill(session *se) {
+        /* A login still being set up by webttyd-login: hang it up. */
+        if (se->login && se->phase == PHASE_STARTING) {
+                session_fail(se, NULL, "server is shutting down");
+                return;
+        }
         child_signal(se, SIGKILL);
 }
 
