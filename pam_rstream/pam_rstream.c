@@ -686,6 +686,14 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
         if (a.debug)
                 pam_syslog(pamh, LOG_DEBUG, "recorded audit session %" PRIu32 " in %s", rec.audit_session,
                            a.registry);
+        /* Records of sessions whose webttyd-login was killed. */
+        {
+                unsigned n = rstream_registry_prune(a.registry, rec.audit_session);
+
+                if (n > 0)
+                        pam_syslog(pamh, LOG_INFO, "removed %u stale session record(s) from %s", n,
+                                   a.registry);
+        }
         return PAM_SUCCESS;
 }
 

@@ -4,7 +4,9 @@
  * the record to every process of the session (it is inherited and cannot be
  * changed without CAP_AUDIT_CONTROL), the login uid and the opener's pid
  * plus start time make a stale record (opener gone, pid reused) useless. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,4 +263,56 @@ int rstream_registry_remove(const char *dir, uint32_t audit_session, int64_t pid
         }
         rstream_record_done(&r);
         return safefile_lock_remove(lock, ret_error);
+}
+
+static bool audit_name(const char *s, uint32_t *ret) {
+        uint64_t v = 0;
+        size_t i;
+
+        for (i = 0; s[i]; i++) {
+                if (s[i] < '0' || s[i] > '9' || i >= 10)
+                        return false;
+                v = v * 10 + (uint64_t) (s[i] - '0');
+        }
+        if (i == 0 || v >= RSTREAM_AUDIT_UNSET)
+                return false;
+        *ret = (uint32_t) v;
+        return true;
+}
+
+unsigned rstream_registry_prune(const char *dir, uint32_t keep) {
+        _cleanup_close_ int dfd = -1;
+        unsigned scanned = 0, removed = 0;
+        struct dirent *de;
+        DIR *d;
+
+        if (rstream_open_private_dir(dir, "session registry", false, &dfd, NULL) < 0)
+                return 0;
+        d = fdopendir(dfd);
+        if (!d)
+                return 0;
+        dfd = -1; /* owned by d now */
+        while (scanned < RSTREAM_REGISTRY_SCAN_MAX && removed < RSTREAM_REGISTRY_PRUNE_MAX &&
+               (de = readdir(d))) {
+                rstream_record r = {};
+                uint32_t id;
+                uint64_t start = 0;
+                int k;
+
+                if (!audit_name(de->d_name, &id) || id == keep)
+                        continue;
+                scanned++;
+                /* Unreadable records stay: only a record that names a dead
+                 * opener is provably stale. remove() re-checks the opener
+                 * under the lock. */
+                if (rstream_registry_read(dir, id, &r, NULL) < 0)
+                        continue;
+                k = rstream_proc_start_time((pid_t) r.opener_pid, &start);
+                if ((k == -ESRCH || (k >= 0 && start != r.opener_start_time)) &&
+                    rstream_registry_remove(dir, id, r.opener_pid, r.opener_start_time, NULL) >= 0)
+                        removed++;
+                rstream_record_done(&r);
+        }
+        closedir(d);
+        return removed;
 }

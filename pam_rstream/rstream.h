@@ -133,6 +133,13 @@ int rstream_registry_read(const char *dir, uint32_t audit_session, rstream_recor
  * time); -ENOENT when missing, -EPERM when it belongs to another opener. */
 int rstream_registry_remove(const char *dir, uint32_t audit_session, int64_t pid, uint64_t start_time,
                             char **ret_error);
+/* Max records looked at / removed by one prune. */
+#define RSTREAM_REGISTRY_SCAN_MAX 256
+#define RSTREAM_REGISTRY_PRUNE_MAX 32
+/* Removes records whose opener is gone (webttyd-login killed before it
+ * could close the session), except keep's; bounded per call. Returns how
+ * many went. */
+unsigned rstream_registry_prune(const char *dir, uint32_t keep);
 
 /* ---- the proof check (verify.c) ------------------------------------------- */
 

@@ -13,6 +13,7 @@ tests_unit_test_pam_rstream_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PAMTEST_CFLA
 	-DSRCDIR=\"$(abs_top_srcdir)\" -DBUILDDIR=\"$(abs_top_builddir)\"
 tests_unit_test_pam_rstream_LDADD = pam_rstream/libwebtty-pam.la policy/libaccountsdb.la \
 	$(CHECK_LIBS) $(PAMTEST_LIBS) -lpthread $(PAM_LIBS) $(OPENSSL_LIBS) $(SODIUM_LIBS) $(JSONC_LIBS)
+EXTRA_DIST += tests/unit/pam/sudo-require-session.sh
 # The test loads the built module by absolute path.
 EXTRA_tests_unit_test_pam_rstream_DEPENDENCIES = pam_rstream/pam_rstream.la
 endif

@@ -1123,8 +1123,73 @@ START_TEST(test_session_env_and_registry) {
         ck_assert_int_eq(json_object_get_int64(v), getpid());
         json_object_put(o);
 
+        ck_assert_log("recorded audit session"); /* debug */
         ck_assert_pam(pam_close_session(t->ph, 0), PAM_SUCCESS);
         ck_assert(!exists(rec));
+        ck_assert_log("removed audit session");
+        txn_end(t);
+}
+END_TEST
+
+START_TEST(test_session_prunes_stale) {
+        /* Records of openers that are gone (a killed webttyd-login; a pid
+         * reused by another process) go when the next session opens;
+         * live, unreadable and foreign-named entries stay. */
+        _cleanup_free_ char *bundle = valid_bundle(), *reg = tpath("registry"), *dead = NULL, *reused = NULL,
+                            *live = NULL, *junk = NULL, *other = NULL, *text = NULL;
+        int status = 0;
+        pid_t pid;
+        txn *t;
+
+        if (!new_audit_session(4248))
+                return;
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0)
+                _exit(0);
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert_int_eq(mkdir(reg, 0700), 0);
+#define RECORD(path, id, opener, start)                                                                     \
+        do {                                                                                                \
+                free(text);                                                                                 \
+                ck_assert_int_ge(asprintf(&(path), "%s/%u", reg, (unsigned) (id)), 0);                      \
+                ck_assert_int_ge(asprintf(&text,                                                            \
+                                          "{\"version\": 1, \"audit_session\": %u, \"loginuid\": 1, "       \
+                                          "\"user\": \"nobody\", \"uid\": 65534, \"opener_pid\": %d, "      \
+                                          "\"opener_start_time\": %llu}",                                   \
+                                          (unsigned) (id), (int) (opener), (unsigned long long) (start)),   \
+                                 0);                                                                        \
+                write_file(path, text, 0600);                                                               \
+        } while (0)
+        RECORD(dead, 900001, pid, 1);
+        RECORD(reused, 900002, getppid(), 1); /* alive, but another start time */
+        {
+                uint64_t start = 0;
+                _cleanup_free_ char *stat = NULL, *path = NULL;
+                char *p;
+
+                ck_assert_int_ge(asprintf(&path, "/proc/%d/stat", (int) getppid()), 0);
+                stat = read_file(path);
+                ck_assert_ptr_nonnull(stat);
+                p = strrchr(stat, ')');
+                for (int f = 2; f < 22; f++)
+                        p = strchr(p + 1, ' ');
+                start = strtoull(p + 1, NULL, 10);
+                RECORD(live, 900003, getppid(), start);
+        }
+        ck_assert_int_ge(asprintf(&junk, "%s/900004", reg), 0);
+        write_file(junk, "{", 0600);
+        ck_assert_int_ge(asprintf(&other, "%s/notes", reg), 0);
+        write_file(other, "x", 0600);
+#undef RECORD
+
+        t = open_session(bundle);
+        ck_assert_log("removed 2 stale session record(s)");
+        ck_assert(!exists(dead));
+        ck_assert(!exists(reused));
+        ck_assert(exists(live));
+        ck_assert(exists(junk));
+        ck_assert(exists(other));
         txn_end(t);
 }
 END_TEST
@@ -1356,6 +1421,32 @@ START_TEST(test_shipped_service) {
 }
 END_TEST
 
+static bool have_program(const char *name) {
+        _cleanup_free_ char *cmd = NULL;
+
+        ck_assert_int_ge(asprintf(&cmd, "command -v %s >/dev/null 2>&1", name), 0);
+        return system(cmd) == 0;
+}
+
+START_TEST(test_require_session_real_sudo) {
+        /* Real sudo (setuid, real libpam, PAM_RUSER as sudo sets it) with
+         * `account required pam_rstream.so require_session sudo`, in a
+         * private mount namespace (tests/unit/pam/sudo-require-session.sh). */
+        _cleanup_free_ char *out = NULL;
+
+        if (geteuid() != 0 || !have_program("unshare") || !have_program("sudo") ||
+            !have_program("setpriv")) {
+                fprintf(stdout,
+                        "SKIP test_require_session_real_sudo: needs root, unshare, sudo and setpriv\n");
+                return;
+        }
+        out = run_output(SRCDIR "/tests/unit/pam/sudo-require-session.sh " MODULE " 2>&1");
+        ck_assert_msg(strstr(out, "RESULT inside-sudo 0\n"), "sudo inside the session failed:\n%s", out);
+        ck_assert_msg(strstr(out, "RESULT inside-nosudo 1\n"), "sudo without the policy's sudo:\n%s", out);
+        ck_assert_msg(strstr(out, "RESULT outside 1\n"), "sudo outside the session:\n%s", out);
+}
+END_TEST
+
 START_TEST(test_setcred) {
         txn *t = txn_start("rs", "nobody", NULL);
 
@@ -1544,11 +1635,13 @@ static Suite *pam_suite(void) {
         tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
         tcase_add_test(tc, test_session_needs_audit_session);
         tcase_add_test(tc, test_session_env_and_registry);
+        tcase_add_test(tc, test_session_prunes_stale);
         tcase_add_test(tc, test_session_registry_insecure);
         tcase_add_test(tc, test_session_close_foreign);
         tcase_add_test(tc, test_require_session);
         tcase_add_test(tc, test_require_session_opener_gone);
         tcase_add_test(tc, test_require_session_outside);
+        tcase_add_test(tc, test_require_session_real_sudo);
         suite_add_tcase(s, tc);
         return s;
 }
