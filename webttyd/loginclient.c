@@ -108,8 +108,8 @@ int login_open_bytes(const uint8_t *msg, size_t len, const uint8_t **ret, size_t
         return 1;
 }
 
-const char *login_check_account(const Webtty__Config *config, const char *login_user,
-                                bool allow_client_user, bool authenticated) {
+const char *login_check_account(const Webtty__Config *config, const char *login_user, bool allow_client_user,
+                                bool authenticated) {
         const Webtty__Username *u = config ? config->username : NULL;
         bool client = u && (u->payload_case == WEBTTY__USERNAME__PAYLOAD_NAME ||
                             u->payload_case == WEBTTY__USERNAME__PAYLOAD_ID);

@@ -240,13 +240,37 @@ def _main(cfg_path):
             sys.path.append(p)
     sys.path.insert(0, os.path.dirname(cfg["module"]))
     _setup(cfg)
+    # Like systemd for its services: orphans of the step's processes come back
+    # here (not to the machine's init) and are reaped when the step ends.
+    _subreaper()
     spec = importlib.util.spec_from_file_location("nsroot_step", cfg["module"])
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     ctx = dict(tmp=cfg["tmp"], users=cfg["users"])
-    result = getattr(mod, cfg["func"])(cfg["params"], ctx)
+    try:
+        result = getattr(mod, cfg["func"])(cfg["params"], ctx)
+    finally:
+        _reap_all()
     with open(cfg["result"], "w") as f:
         json.dump({"result": result}, f)
+
+
+def _subreaper():
+    import ctypes
+    PR_SET_CHILD_SUBREAPER = 36
+    if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "PR_SET_CHILD_SUBREAPER")
+
+
+def _reap_all():
+    """Reaps every child that has ended; a step must have stopped what it started."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
 
 
 if __name__ == "__main__":

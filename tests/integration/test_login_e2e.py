@@ -13,6 +13,7 @@ import json
 import os
 import pwd
 import re
+import shlex
 import signal
 import socket
 import struct
@@ -74,15 +75,16 @@ account  required  pam_rstream.so policy=%s
 account  required  pam_unix.so
 session  required  pam_loginuid.so
 session  required  pam_rstream.so
+session  optional  pam_mkhomedir.so umask=0077
 session  required  pam_limits.so
 session  required  pam_env.so readenv=1
 """ % (IDENTITY, CLIENTS, POLICY, ACCOUNTS, POLICY)
 
-# sudo succeeds only inside a live rstream session whose rule granted sudo.
+# sudo succeeds only inside a live rstream session whose rule granted sudo: sudoers lets
+# everyone in without a password, the account phase decides (like pam_oslogin_admin).
 PAM_SUDO = """\
-auth     sufficient pam_rstream.so require_session sudo policy=%s
-auth     requisite  pam_deny.so
-account  required   pam_permit.so
+auth     required   pam_permit.so
+account  required   pam_rstream.so require_session sudo policy=%s
 session  required   pam_limits.so
 """ % POLICY
 
@@ -171,7 +173,7 @@ class Host:
         os.chmod(POLICY, 0o644)
         # sudo: anyone may ask; PAM (pam_rstream require_session sudo) decides.
         with open("/etc/sudoers.d/rstream-test", "w") as f:
-            f.write("Defaults noninteractive_auth\nDefaults !lecture\nALL ALL=(ALL:ALL) ALL\n")
+            f.write("Defaults !lecture\nALL ALL=(ALL:ALL) NOPASSWD: ALL\n")
         os.chmod("/etc/sudoers.d/rstream-test", 0o440)
 
     def _spawn(self, argv, log):
@@ -227,13 +229,13 @@ class Host:
 
     def run_tty(self, caller, script, timeout=30):
         """A PTY session (the client needs a terminal: util-linux script gives it one)."""
-        cmd = " ".join("'%s'" % a for a in self.exec_argv(caller, ["sh", "-c", script], tty=True))
+        cmd = " ".join(shlex.quote(a) for a in self.exec_argv(caller, ["sh", "-c", script], tty=True))
         r = subprocess.run(["script", "-qefc", cmd, "/dev/null"], env=self.env(), stdin=subprocess.DEVNULL,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
         return r.returncode, r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")
 
     def start_tty(self, caller, script):
-        cmd = " ".join("'%s'" % a for a in self.exec_argv(caller, ["sh", "-c", script], tty=True))
+        cmd = " ".join(shlex.quote(a) for a in self.exec_argv(caller, ["sh", "-c", script], tty=True))
         pr = subprocess.Popen(["script", "-qefc", cmd, "/dev/null"], env=self.env(), stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
         self.procs.append(pr)
@@ -267,8 +269,13 @@ def who():
 
 
 def user_procs(user):
-    r = subprocess.run(["pgrep", "-u", user], stdout=subprocess.PIPE)
-    return r.stdout.decode().split()
+    """Live processes of user (zombies have ended: only their reaping is pending)."""
+    r = subprocess.run(["ps", "-u", user, "-o", "pid=,stat="], stdout=subprocess.PIPE)
+    return [ln.split()[0] for ln in r.stdout.decode().splitlines() if ln.split() and "Z" not in ln.split()[1]]
+
+
+def ps_user(user):
+    return subprocess.run(["ps", "-u", user, "-o", "pid,ppid,pgid,sid,stat,args"], stdout=subprocess.PIPE).stdout.decode()
 
 
 def with_host(fn):
@@ -371,7 +378,8 @@ def kill_mid_session(h, victim):
         pids = subprocess.run(["pgrep", "-P", str(h.activator.pid)], stdout=subprocess.PIPE).stdout.split()
         assert len(pids) == 1, pids
         os.kill(int(pids[0]), signal.SIGKILL)
-    wait_for(lambda: not user_procs("wtfixed"), 15, "no process of the user left", h.logs)
+    wait_for(lambda: not user_procs("wtfixed"), 15, "no process of the user left",
+             lambda: ps_user("wtfixed") + h.logs())
     wait_for(lambda: "wtfixed" not in who(), 15, "no stale utmp entry", h.logs)
     pr.wait(15)
     return "ok"

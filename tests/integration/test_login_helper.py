@@ -342,7 +342,7 @@ def step_pty_session(params, ctx):
 def step_pipes_session(params, ctx):
     h = Helper(ctx, mode=params["mode"])
     try:
-        m = h.start(tty=False, cmd=["id", "-un;", "echo", "oops", ">&2;", "exit", "3"])
+        m = h.start(tty=False, cmd=["id -un; echo oops >&2; exit 3"])
         assert m[2] == struct.pack(">I", 0) and m.get(4, b"") == b"", m
         assert len(h.fds) == 3
         stdin, stdout, stderr = h.fds

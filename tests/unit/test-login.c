@@ -321,8 +321,15 @@ START_TEST(test_shell_argv) {
         ck_assert_int_eq(login_shell_argv("/usr/bin/zsh", &config, &argv), 0);
         ck_assert_str_eq(argv[0], "zsh");
         ck_assert_str_eq(argv[1], "-c");
-        ck_assert_str_eq(argv[2], "echo a b 'c'");
+        /* Several arguments: each one a quoted word, so "a b" stays one. */
+        ck_assert_str_eq(argv[2], "'echo' 'a b' ''\\''c'\\'''");
         ck_assert_ptr_null(argv[3]);
+        strv_free(argv);
+        /* One argument: the command line as the client wrote it. */
+        args[0] = "ls | wc -l";
+        config.n_cmd_args = 1;
+        ck_assert_int_eq(login_shell_argv("/bin/sh", &config, &argv), 0);
+        ck_assert_str_eq(argv[2], "ls | wc -l");
         strv_free(argv);
 }
 END_TEST

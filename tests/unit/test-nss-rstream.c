@@ -528,9 +528,9 @@ START_TEST(test_glibc_through_nss_wrapper) {
         write_db(10);
         out = run_wrapped("getent passwd u3; getent passwd 300007; getent group staff", &status);
         ck_assert_int_eq(status, 0);
-        ck_assert_str_eq(out, "u3:x:300003:300003:tag:/home/u3:/bin/bash\n"
-                              "u7:x:300007:300007:tag:/home/u7:/bin/bash\n"
-                              "staff:x:250000:u1,u3\n");
+        ck_assert_str_eq(out, "u3:*:300003:300003:tag:/home/u3:/bin/bash\n"
+                              "u7:*:300007:300007:tag:/home/u7:/bin/bash\n"
+                              "staff:*:250000:u1,u3\n");
         free(out);
         /* initgroups through glibc's getgrouplist (id -G). */
         out = run_wrapped("id -G u1", &status);
@@ -539,7 +539,8 @@ START_TEST(test_glibc_through_nss_wrapper) {
                       out);
         free(out);
         /* Enumeration through glibc (setpwent/getpwent_r/endpwent). */
-        out = run_wrapped("getent passwd | grep -c \"^u[0-9]:x:3000\"; getent group | grep -c :x:", &status);
+        out = run_wrapped("getent passwd | grep -c \"^u[0-9]:\\*:3000\"; getent group | grep -c \":\\*:\"",
+                          &status);
         ck_assert_int_eq(status, 0);
         ck_assert_str_eq(out, "10\n12\n");
         free(out);
@@ -586,9 +587,9 @@ START_TEST(test_glibc_in_namespace) {
         out[len] = 0;
         st = pclose(p);
         ck_assert_msg(st == 0, "namespace run failed: %s", out);
-        ck_assert_msg(strstr(out, "u3:x:300003:300003:tag:/home/u3:/bin/bash\n") != NULL, "%s", out);
+        ck_assert_msg(strstr(out, "u3:*:300003:300003:tag:/home/u3:/bin/bash\n") != NULL, "%s", out);
         ck_assert_msg(strstr(out, "root:x:0:0:") != NULL, "%s", out); /* files still first */
-        ck_assert_msg(strstr(out, "staff:x:250000:u1,u3\n") != NULL, "%s", out);
+        ck_assert_msg(strstr(out, "staff:*:250000:u1,u3\n") != NULL, "%s", out);
         ck_assert_msg(strstr(out, "u1 staff dev\n") != NULL || strstr(out, "u1 dev staff\n") != NULL, "%s",
                       out);
         free(cmd);

@@ -60,6 +60,28 @@ static void strv_freep_local(char ***l) {
         strv_free(*l);
 }
 
+/* The length of a as one single-quoted shell word: ' becomes '\'' . */
+static size_t quoted_len(const char *a) {
+        size_t k = 2;
+
+        for (; *a; a++)
+                k += *a == '\'' ? 4 : 1;
+        return k;
+}
+
+static char *put_quoted(char *w, const char *a) {
+        *w++ = '\'';
+        for (; *a; a++) {
+                if (*a == '\'') {
+                        memcpy(w, "'\\''", 4);
+                        w += 4;
+                } else
+                        *w++ = *a;
+        }
+        *w++ = '\'';
+        return w;
+}
+
 int login_shell_argv(const char *shell, const Webtty__Config *config, char ***ret) {
         __attribute__((cleanup(strv_freep_local))) char **argv = NULL;
         const char *slash = strrchr(shell, '/');
@@ -80,11 +102,13 @@ int login_shell_argv(const char *shell, const Webtty__Config *config, char ***re
                 *ret = TAKE_PTR(argv);
                 return 0;
         }
-        /* sshd semantics: the arguments joined by spaces and run by the
-         * shell, so quoting is the client's business and argv boundaries are
-         * not kept as in spawn mode. */
+        /* Run by the user's shell as `$SHELL -c STRING`, as sshd does. One
+         * argument is the command line itself (`webtty exec -- 'ls | wc'`);
+         * several are single-quoted each, so the argv boundaries the client
+         * sent survive (sshd joins them with spaces and loses them). */
         for (size_t i = 0; i < n; i++) {
-                size_t k = strlen(config->cmd_args[i] ? config->cmd_args[i] : "");
+                const char *a = config->cmd_args[i] ? config->cmd_args[i] : "";
+                size_t k = n == 1 ? strlen(a) : quoted_len(a);
 
                 if (k > SIZE_MAX / 2 - len - 1)
                         return -E2BIG;
@@ -98,12 +122,14 @@ int login_shell_argv(const char *shell, const Webtty__Config *config, char ***re
         w = argv[2];
         for (size_t i = 0; i < n; i++) {
                 const char *a = config->cmd_args[i] ? config->cmd_args[i] : "";
-                size_t k = strlen(a);
 
                 if (i > 0)
                         *w++ = ' ';
-                memcpy(w, a, k);
-                w += k;
+                if (n == 1) {
+                        memcpy(w, a, strlen(a));
+                        w += strlen(a);
+                } else
+                        w = put_quoted(w, a);
         }
         *w = 0;
         *ret = TAKE_PTR(argv);
