@@ -463,7 +463,43 @@ static int hexval(char c) {
         return -1;
 }
 
+/* The value of one base64url character (RFC 4648 section 5), or -1. */
+static int b64u_val(char c) {
+        if (c >= 'A' && c <= 'Z')
+                return c - 'A';
+        if (c >= 'a' && c <= 'z')
+                return c - 'a' + 26;
+        if (c >= '0' && c <= '9')
+                return c - '0' + 52;
+        return c == '-' ? 62 : c == '_' ? 63 : -1;
+}
+
+/* 43 characters without padding, as `webtty identity show` and
+ * `webtty authorized-client list` print key ids; the unused low bits of the
+ * last character must be zero (one spelling per key id). */
+static int parse_key_id_b64u(const char *s, uint8_t ret[32]) {
+        uint32_t acc = 0;
+        size_t o = 0;
+        int bits = 0;
+
+        for (size_t i = 0; i < 43; i++) {
+                int v = b64u_val(s[i]);
+
+                if (v < 0)
+                        return -EINVAL;
+                acc = acc << 6 | (uint32_t) v;
+                bits += 6;
+                if (bits >= 8) {
+                        bits -= 8;
+                        ret[o++] = (uint8_t) (acc >> bits);
+                }
+        }
+        return o == 32 && (acc & ((1u << bits) - 1)) == 0 ? 0 : -EINVAL;
+}
+
 int policy_parse_key_id(const char *s, uint8_t ret[32]) {
+        if (s && strlen(s) == 43)
+                return parse_key_id_b64u(s, ret);
         if (!s || strlen(s) != 2 * KEY_ID_LEN)
                 return -EINVAL;
         for (size_t i = 0; i < KEY_ID_LEN; i++) {
@@ -903,7 +939,9 @@ static int parse_match(ctx *c, const ynode *n, rule *ru) {
                         const ynode *item = seen[1]->type == YN_SEQ ? seen[1]->items[i] : seen[1];
 
                         if (policy_parse_key_id(ids.v[i], ru->key_ids[i]) < 0)
-                                r = node_err(c, item, "key_id \"%s\" must be 64 hexadecimal digits",
+                                r = node_err(c, item,
+                                             "key_id \"%s\" must be 64 hexadecimal digits or 43 base64url "
+                                             "characters",
                                              ids.v[i]);
                         else
                                 ru->n_key_ids++;

@@ -100,7 +100,8 @@ int policy_expand_template(const char *tmpl, const policy_caller *caller, const 
 /* Number of rules (for `webtty policy check`). */
 size_t policy_rule_count(const policy *p);
 
-/* 64 hex digits (either case) into 32 bytes; -EINVAL otherwise. */
+/* 64 hex digits (either case) or 43 base64url characters (the form the
+ * webtty commands print) into 32 bytes; -EINVAL otherwise. */
 int policy_parse_key_id(const char *s, uint8_t ret[32]);
 
 /* The home directory and gecos of a provisioned account for `user` (made by

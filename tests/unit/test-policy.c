@@ -175,6 +175,15 @@ START_TEST(test_match_key_id) {
                                  "gbBBbbBBbbBBbbBBbbBBbbBBbbBBbbBBbbBBbbBBbbBBbbBBbbBBbbBBbbBBbbBB", parsed),
                          -EINVAL);
         ck_assert_int_eq(policy_parse_key_id(NULL, parsed), -EINVAL);
+        /* The base64url form the webtty commands print. */
+        memset(parsed, 0, sizeof(parsed));
+        ck_assert_int_eq(policy_parse_key_id("u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7s", parsed), 0);
+        ck_assert_mem_eq(parsed, key_b, 32);
+        /* Unused low bits set (another spelling of the same id), a bad character. */
+        ck_assert_int_eq(policy_parse_key_id("u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7t", parsed),
+                         -EINVAL);
+        ck_assert_int_eq(policy_parse_key_id("u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7+", parsed),
+                         -EINVAL);
 }
 END_TEST
 
@@ -798,12 +807,12 @@ static const struct {
         {"version: 1\nrules:\n  - name: a\n    match: {device: [\"\"]}\n    user: root\n",
          "t.yaml:4:22: device must not be empty"},
         {"version: 1\nrules:\n  - name: a\n    match: {key_id: [abc]}\n    user: root\n",
-         "t.yaml:4:22: key_id \"abc\" must be 64 hexadecimal digits"},
+         "t.yaml:4:22: key_id \"abc\" must be 64 hexadecimal digits or 43 base64url characters"},
         {"version: 1\nrules:\n  - name: a\n    match:\n      key_id: "
          "zaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n    user: root\n",
          "t.yaml:5:15: key_id \"zaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\" must be "
          "64 "
-         "hexadecimal digits"},
+         "hexadecimal digits or 43 base64url characters"},
         {"version: 1\nrules:\n  - name: a\n    match: {server_labels: [env]}\n    user: root\n",
          "t.yaml:4:28: server_labels must be a mapping, not a list"},
         {"version: 1\nrules:\n  - name: a\n    match: {server_labels: {env: }}\n    user: root\n",
