@@ -80,6 +80,10 @@ int keymat_decode(const char *value, size_t want, const char *field, bool secret
         if (want > 0 && dlen != want)
                 return errmsg_set(ret_error, -EBADMSG, "%s must decode to %zu bytes", field, want);
 
+        /* sodium_malloc() needs sodium_init() (idempotent): a program or PAM
+         * module may load an identity before anything else touched libsodium. */
+        if (secret && sodium_init() < 0)
+                return errmsg_set(ret_error, -EIO, "decode %s: libsodium could not be initialized", field);
         text = secret ? sodium_malloc(len + 1) : malloc(len + 1);
         buf = secret ? sodium_malloc(dlen ? dlen : 1) : malloc(dlen ? dlen : 1);
         if (!text || !buf) {

@@ -201,7 +201,7 @@ int sigkey_pkcs8(const sigkey *k, uint8_t **ret, size_t *ret_len) {
                 goto out;
         if (OSSL_ENCODER_to_data(ctx, &data, &len) != 1 || len == 0)
                 goto out;
-        buf = sodium_malloc(len);
+        buf = sodium_init() < 0 ? NULL : sodium_malloc(len);
         if (!buf) {
                 r = -ENOMEM;
                 goto out;

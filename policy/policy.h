@@ -41,9 +41,9 @@ typedef struct policy_caller {
 
 /* What is asked and where. */
 typedef struct policy_request {
-        const char *requested_user;        /* Open.config.username, NULL/"" when none */
-        const char *default_user;          /* webttyd --login-user, NULL when none */
-        const char *const *server_labels;  /* "key=value" strings, NULL-terminated; NULL = none */
+        const char *requested_user;       /* Open.config.username, NULL/"" when none */
+        const char *default_user;         /* webttyd --login-user, NULL when none */
+        const char *const *server_labels; /* "key=value" strings, NULL-terminated; NULL = none */
 } policy_request;
 
 typedef enum policy_user_kind {
@@ -57,10 +57,10 @@ typedef struct policy_decision {
         bool allow;
         char user[POLICY_NAME_MAX]; /* the OS user, when allow */
         policy_user_kind kind;
-        bool sudo;                       /* the rule grants sudo (pam_rstream require_session sudo) */
-        char rule[POLICY_NAME_MAX];      /* the deciding rule's name, "" for the default deny */
-        unsigned rule_line;              /* its line in the file, 0 for the default deny */
-        char reason[512];                /* one line for logs and `policy explain` */
+        bool sudo;                  /* the rule grants sudo (pam_rstream require_session sudo) */
+        char rule[POLICY_NAME_MAX]; /* the deciding rule's name, "" for the default deny */
+        unsigned rule_line;         /* its line in the file, 0 for the default deny */
+        char reason[512];           /* one line for logs and `policy explain` */
 } policy_decision;
 
 /* Template provisioning settings (`accounts:` section). */
@@ -84,7 +84,7 @@ int policy_decide(const policy *p, const policy_caller *caller, const policy_req
 const policy_accounts *policy_get_accounts(const policy *p);
 
 /* Whether the file says unauthenticated sessions may log in at all (a rule
- * with `unauthenticated: true` exists). */
+ * with `unauthenticated: true` exists that does not deny). */
 bool policy_allows_unauthenticated(const policy *p);
 
 /* Expands a user/home/gecos template: {name} = the caller's client name,
@@ -94,3 +94,38 @@ bool policy_allows_unauthenticated(const policy *p);
  * *ret_error naming the template and the caller. */
 int policy_expand_template(const char *tmpl, const policy_caller *caller, const char *user, char *out,
                            size_t out_size, char **ret_error);
+
+/* ---- added by the policy engine (issue 5) ---- */
+
+/* Number of rules (for `webtty policy check`). */
+size_t policy_rule_count(const policy *p);
+
+/* 64 hex digits (either case) or 43 base64url characters (the form the
+ * webtty commands print) into 32 bytes; -EINVAL otherwise. */
+int policy_parse_key_id(const char *s, uint8_t ret[32]);
+
+/* The home directory and gecos of a provisioned account for `user` (made by
+ * a user_template for caller), from the accounts section's templates: home
+ * and gecos are POLICY_NAME_MAX buffers. home is absolute with no "." or ".."
+ * component; neither contains ':' or a control character. -EINVAL with
+ * *ret_error otherwise. */
+int policy_account_fields(const policy *p, const policy_caller *caller, const char *user, char *home,
+                          char *gecos, char **ret_error);
+
+/* One rule as tried for a caller (for `webtty policy explain --verbose`):
+ * whether its match fits and, if not, which matcher failed. */
+typedef struct policy_rule_info {
+        char name[POLICY_NAME_MAX];
+        unsigned line;
+        bool matches;
+        char why[256]; /* "" when it matches */
+} policy_rule_info;
+
+/* Rule number index (0-based, file order); -EINVAL when out of range. */
+int policy_rule_trace(const policy *p, size_t index, const policy_caller *caller, const policy_request *req,
+                      policy_rule_info *ret);
+
+static inline void policy_freep(policy **p) {
+        if (*p)
+                policy_free(*p);
+}

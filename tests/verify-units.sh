@@ -15,7 +15,14 @@ mkdir "$stage/units"
 cp "$unitdir/webttyd.socket" "$stage/units/"
 sed "s|^ExecStart=[^ ]*|ExecStart=$sbin|" "$unitdir/webttyd.service" >"$stage/units/webttyd.service"
 grep -q '^Type=notify' "$stage/units/webttyd.service"
-out=$(systemd-analyze verify --man=no "$stage/units/webttyd.socket" "$stage/units/webttyd.service" 2>&1) || {
+# The login helper: a socket with Accept=yes and its template service.
+cp "$unitdir/webttyd-login.socket" "$stage/units/"
+sbin_login=$(find "$stage/root" -name webttyd-login -type f -perm -u+x | head -n 1)
+[ -n "$sbin_login" ] || { echo "webttyd-login was not installed"; exit 1; }
+sed "s|^ExecStart=[^ ]*|ExecStart=$sbin_login|" "$unitdir/webttyd-login@.service" >"$stage/units/webttyd-login@.service"
+grep -q '^Accept=yes' "$stage/units/webttyd-login.socket"
+out=$(systemd-analyze verify --man=no "$stage/units/webttyd.socket" "$stage/units/webttyd.service" \
+        "$stage/units/webttyd-login.socket" "$stage/units/webttyd-login@.service" 2>&1) || {
         echo "$out"; exit 1; }
 [ -z "$out" ] || { echo "$out"; exit 1; }
 echo "units verified: $unitdir"

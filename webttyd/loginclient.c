@@ -108,15 +108,17 @@ int login_open_bytes(const uint8_t *msg, size_t len, const uint8_t **ret, size_t
         return 1;
 }
 
-const char *login_check_account(const Webtty__Config *config, const char *login_user,
-                                bool allow_client_user) {
+const char *login_check_account(const Webtty__Config *config, const char *login_user, bool allow_client_user,
+                                bool authenticated) {
         const Webtty__Username *u = config ? config->username : NULL;
         bool client = u && (u->payload_case == WEBTTY__USERNAME__PAYLOAD_NAME ||
                             u->payload_case == WEBTTY__USERNAME__PAYLOAD_ID);
 
         if (client && !allow_client_user)
                 return "client-selected OS users are disabled in login execution mode";
-        if (!client && (!login_user || !*login_user))
+        /* A verified caller is mapped by webttyd-login's policy; only an
+         * unauthenticated session needs the configured default user. */
+        if (!client && !authenticated && (!login_user || !*login_user))
                 return "login execution mode requires a configured default user or explicitly allowed "
                        "client "
                        "user";

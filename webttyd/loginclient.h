@@ -103,10 +103,11 @@ login_client *login_client_free(login_client *lc);
 int login_open_bytes(const uint8_t *msg, size_t len, const uint8_t **ret, size_t *ret_len);
 
 /* webttyd's own flags checked before anything is handed over (no account
- * lookup: webttyd-login and its policy decide the account). Returns NULL, or
- * the reference's text for the peer (host spec 5.1). */
-const char *login_check_account(const Webtty__Config *config, const char *login_user,
-                                bool allow_client_user);
+ * lookup: webttyd-login and its policy decide the account). An authenticated
+ * session (verified ClientProof) needs no --login-user: the policy maps the
+ * caller. Returns NULL, or the reference's text for the peer (host spec 5.1). */
+const char *login_check_account(const Webtty__Config *config, const char *login_user, bool allow_client_user,
+                                bool authenticated);
 
 /* Checks the fds of a STARTED: one PTY master when tty, else a writable
  * stdin and readable stdout/stderr (pipes or sockets); tty must equal

@@ -470,7 +470,10 @@ int config_validate(const webttyd_config *cfg, const wt_url *urls, size_t n_urls
          * reference) a client-selected account is refused without it. */
         if (cfg->login_user && cfg->mode != SPAWN_MODE_LOGIN)
                 return config_fail("--login-user and --allow-client-user require --execution-mode=login");
-        if (cfg->mode == SPAWN_MODE_LOGIN && !cfg->login_user && !cfg->allow_client_user)
+        /* With an endpoint identity every caller is verified and the policy of
+         * webttyd-login maps it: no default account is needed then. */
+        if (cfg->mode == SPAWN_MODE_LOGIN && !cfg->login_user && !cfg->allow_client_user &&
+            !cfg->identity_name && !cfg->identity_file)
                 return config_fail(
                         "login execution mode requires an existing local OS username (--login-user) or "
                         "--allow-client-user");

@@ -825,7 +825,8 @@ static void handle_open_login(session *se, const Webtty__Open *open, const uint8
         bool want_tty;
         int r;
 
-        msg = login_check_account(open->config, srv->cfg->login_user, srv->cfg->allow_client_user);
+        msg = login_check_account(open->config, srv->cfg->login_user, srv->cfg->allow_client_user,
+                                  se->authenticated);
         if (msg) {
                 session_reject(se, msg);
                 return;

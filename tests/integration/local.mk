@@ -19,6 +19,10 @@ tests/integration/integration.test: Makefile
 dist_noinst_SCRIPTS += tests/integration/run-integration.sh
 EXTRA_DIST += \
 	tests/integration/conftest.py \
+	tests/integration/nsroot.py \
+	tests/integration/test_login_helper.py \
+	tests/integration/test_login_e2e.py \
+	tests/integration/test_policy_cli.py \
 	tests/integration/wtproto.py \
 	tests/integration/test_wtproto.py \
 	tests/integration/test_session.py \

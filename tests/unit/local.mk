@@ -13,4 +13,5 @@ include tests/unit/policy.mk
 include tests/unit/accounts.mk
 include tests/unit/pam.mk
 include tests/unit/login.mk
+include tests/unit/login-client.mk
 endif

@@ -72,20 +72,23 @@ START_TEST(test_check_account) {
         static const char no_user[] =
                 "login execution mode requires a configured default user or explicitly allowed client user";
 
-        ck_assert_ptr_null(login_check_account(&cfg, "alice", false));
-        ck_assert_str_eq(login_check_account(&cfg, NULL, true), no_user);
-        ck_assert_str_eq(login_check_account(&cfg, "", false), no_user);
-        ck_assert_str_eq(login_check_account(NULL, NULL, false), no_user);
+        ck_assert_ptr_null(login_check_account(&cfg, "alice", false, false));
+        ck_assert_str_eq(login_check_account(&cfg, NULL, true, false), no_user);
+        ck_assert_str_eq(login_check_account(&cfg, "", false, false), no_user);
+        ck_assert_str_eq(login_check_account(NULL, NULL, false, false), no_user);
+        /* A verified caller: the policy of webttyd-login maps it, no default needed. */
+        ck_assert_ptr_null(login_check_account(&cfg, NULL, false, true));
+        ck_assert_ptr_null(login_check_account(NULL, NULL, false, true));
         cfg.username = &u; /* present but empty: not a request */
-        ck_assert_ptr_null(login_check_account(&cfg, "alice", false));
+        ck_assert_ptr_null(login_check_account(&cfg, "alice", false, false));
         u.payload_case = WEBTTY__USERNAME__PAYLOAD_NAME;
         u.name = (char *) "bob";
-        ck_assert_str_eq(login_check_account(&cfg, "alice", false), disabled);
-        ck_assert_ptr_null(login_check_account(&cfg, "alice", true));
-        ck_assert_ptr_null(login_check_account(&cfg, NULL, true));
+        ck_assert_str_eq(login_check_account(&cfg, "alice", false, false), disabled);
+        ck_assert_ptr_null(login_check_account(&cfg, "alice", true, false));
+        ck_assert_ptr_null(login_check_account(&cfg, NULL, true, false));
         u.payload_case = WEBTTY__USERNAME__PAYLOAD_ID;
         u.id = 0;
-        ck_assert_str_eq(login_check_account(&cfg, NULL, false), disabled);
+        ck_assert_str_eq(login_check_account(&cfg, NULL, false, false), disabled);
 }
 END_TEST
 
