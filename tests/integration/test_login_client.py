@@ -768,7 +768,7 @@ def test_login_helper_per_session(webttyd):
     record = os.path.join(d, "helper-runs")
     wrapper = os.path.join(d, "fake-webttyd-login")
     with open(wrapper, "w") as f:
-        f.write("#!/bin/sh\nexec %s %s --as-login-helper \"$@\"\n" % (sys.executable, os.path.abspath(__file__)))
+        f.write("#!/bin/sh\nexec %s -B %s --as-login-helper \"$@\"\n" % (sys.executable, os.path.abspath(__file__)))
     os.chmod(wrapper, 0o755)
     dm = webttyd.start(listen=("unix",), args=["--execution-mode", "login", "--login-user", ME,
                                                "--allow-client-user", "--login-helper", wrapper],
