@@ -1,93 +1,84 @@
-"""Execution modes (webtty-host.md section 5.1): login mode with a fixed account, client
-selected accounts only with --allow-client-user, identity variables forced. Switching to
-another account needs root; those tests are skipped otherwise."""
+"""Login execution mode, webttyd's own part (webtty-host.md section 5.1): webttyd never
+switches users itself, it hands each session to webttyd-login. What webttyd checks before
+that hand-over, and its start-up rules, are tested here; the hand-over itself in
+test_login_client.py, webttyd-login in test_login_helper.py and the whole chain (PAM,
+NSS, policy, utmp, sudo) as root in test_login_e2e.py."""
 
 import os
-import pwd
+import stat
 
 import pytest
 
 import wtproto as wp
-from conftest import session
-
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="switching accounts needs root")
 
 
-def _nobody():
-    try:
-        return pwd.getpwnam("nobody")
-    except KeyError:
-        pytest.skip("no 'nobody' account")
+@pytest.fixture
+def recorder(tmp_path):
+    """A stand-in for --login-helper that only records that it was started (webttyd
+    must refuse these sessions before starting any helper)."""
+    mark = tmp_path / "helper-ran"
+    path = tmp_path / "login-helper"
+    path.write_text("#!/bin/sh\ntouch '%s'\nexit 1\n" % mark)
+    path.chmod(stat.S_IRWXU)
+    return str(path), mark
 
 
-def test_login_mode_fixed_user_self(webttyd):
-    me = pwd.getpwuid(os.getuid())
-    d = webttyd.start(listen=["unix"], token=None,
-                      args=["--execution-mode", "login", "--login-user", me.pw_name])
-    res = session(d.connect("unix"), ["sh", "-c", 'id -un; echo "$USER $LOGNAME $HOME"'],
-                  env=[("USER", "spoofed"), ("HOME", "/spoofed")])
-    assert res.close_code == 0, res
-    lines = bytes(res.stdout).decode().splitlines()
-    assert lines[0] == me.pw_name
-    # login mode: identity variables are set (overwritten), not just added
-    assert lines[1] == "%s %s %s" % (me.pw_name, me.pw_name, me.pw_dir)
+def start_login(webttyd, args):
+    return webttyd.start(listen=["unix"], token=None, args=["--execution-mode", "login"] + args)
 
 
-@needs_root
-def test_login_mode_switches_to_login_user(webttyd):
-    nb = _nobody()
-    d = webttyd.start(listen=["unix"], token=None,
-                      args=["--execution-mode", "login", "--login-user", nb.pw_name])
-    res = session(d.connect("unix"), ["sh", "-c", "id -u; id -g"], workdir="/tmp")
-    assert res.close_code == 0, res
-    assert bytes(res.stdout).split() == [str(nb.pw_uid).encode(), str(nb.pw_gid).encode()]
-
-
-def test_login_mode_client_user_refused(webttyd):
-    me = pwd.getpwuid(os.getuid())
-    d = webttyd.start(listen=["unix"], token=None,
-                      args=["--execution-mode", "login", "--login-user", me.pw_name])
+def refused(d, text, **open_args):
     c = d.connect("unix")
-    c.send(wp.open_msg(["id"], username="nobody"))
+    c.send(wp.open_msg(["id"], **open_args))
     res = wp.collect(c, timeout=5)
     assert res.kinds() == ["error"], res
-    assert res.error == "client-selected OS users are disabled in login execution mode"
+    assert res.error == text, res.error
 
 
-@needs_root
-def test_login_mode_allow_client_user(webttyd):
-    nb = _nobody()
-    d = webttyd.start(listen=["unix"], token=None, args=["--execution-mode", "login", "--allow-client-user"])
-    for who in (nb.pw_name, nb.pw_uid):
-        res = session(d.connect("unix"), ["id", "-u"], username=who, workdir="/tmp")
-        assert res.close_code == 0, res
-        assert bytes(res.stdout).strip() == str(nb.pw_uid).encode()
+def test_login_mode_client_user_refused(webttyd, recorder):
+    helper, mark = recorder
+    d = start_login(webttyd, ["--login-user", "root", "--login-helper", helper])
+    for who in ("nobody", 0):
+        refused(d, "client-selected OS users are disabled in login execution mode", username=who)
+    assert not mark.exists(), "webttyd-login was started for a refused session"
 
 
-def test_login_mode_unknown_client_user(webttyd):
-    d = webttyd.start(listen=["unix"], token=None, args=["--execution-mode", "login", "--allow-client-user"])
-    c = d.connect("unix")
-    c.send(wp.open_msg(["id"], username="no-such-user-wt"))
-    res = wp.collect(c, timeout=5)
-    assert res.kinds() == ["error"], res
-    assert res.error.startswith("failed to get user info: "), res.error
+def test_login_mode_unauthenticated_needs_a_default_user(webttyd, recorder):
+    """Without E2E there is no verified caller for a policy to map: only --login-user."""
+    helper, mark = recorder
+    d = start_login(webttyd, ["--allow-client-user", "--login-helper", helper])
+    refused(d, "login execution mode requires a configured default user or explicitly allowed client user")
+    assert not mark.exists()
 
 
-def test_login_mode_without_any_user(webttyd):
-    """Login mode without --login-user or --allow-client-user: either refused at start-up
-    or every Open is rejected with the reference text."""
-    rc_err = None
-    try:
-        d = webttyd.start(listen=["unix"], token=None, args=["--execution-mode", "login"])
-    except AssertionError as e:
-        rc_err = str(e)
-    if rc_err is not None:
-        assert "login" in rc_err
-        webttyd.daemons[-1].stopped = True
-        return
-    c = d.connect("unix")
-    c.send(wp.open_msg(["id"]))
-    res = wp.collect(c, timeout=5)
-    assert res.kinds() == ["error"], res
-    assert res.error == ("login execution mode requires a configured default user or explicitly "
-                         "allowed client user")
+def test_login_mode_helper_that_fails(webttyd, recorder):
+    """A helper that exits without answering: a generic error for the peer."""
+    helper, mark = recorder
+    d = start_login(webttyd, ["--login-user", "root", "--login-helper", helper])
+    refused(d, "login service unavailable")
+    assert mark.exists()
+
+
+def test_login_mode_without_any_user(webttyd, recorder):
+    helper, _ = recorder
+    with pytest.raises(AssertionError) as e:
+        start_login(webttyd, ["--login-helper", helper])
+    webttyd.daemons[-1].stopped = True
+    assert ("login execution mode requires an existing local OS username (--login-user) or "
+            "--allow-client-user") in str(e.value)
+
+
+def test_login_mode_unknown_login_user(webttyd, recorder):
+    helper, _ = recorder
+    with pytest.raises(AssertionError) as e:
+        start_login(webttyd, ["--login-user", "no-such-user-wt", "--login-helper", helper])
+    webttyd.daemons[-1].stopped = True
+    assert 'webttyd: --login-user "no-such-user-wt" is not a usable local OS account' in str(e.value)
+
+
+def test_login_mode_needs_the_login_service(webttyd, tmp_path):
+    sock = str(tmp_path / "no-login.sock")
+    with pytest.raises(AssertionError) as e:
+        start_login(webttyd, ["--login-user", "root", "--login-socket", sock])
+    webttyd.daemons[-1].stopped = True
+    assert "login execution mode needs webttyd-login" in str(e.value) and sock in str(e.value), str(e.value)
