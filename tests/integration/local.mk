@@ -22,6 +22,7 @@ EXTRA_DIST += \
 	tests/integration/nsroot.py \
 	tests/integration/test_login_helper.py \
 	tests/integration/test_login_e2e.py \
+	tests/integration/test_login_client.py \
 	tests/integration/test_policy_cli.py \
 	tests/integration/wtproto.py \
 	tests/integration/test_wtproto.py \
