@@ -46,6 +46,15 @@ static struct {
         struct timespec mtime;
 } bad;
 
+/* When the module is unloaded (dlclose by a program that loaded it by
+ * hand; glibc itself never unloads NSS modules): the mapping goes too. */
+__attribute__((destructor)) static void unload(void) {
+        pthread_rwlock_wrlock(&db_lock);
+        accountsdb_close(db);
+        db = NULL;
+        pthread_rwlock_unlock(&db_lock);
+}
+
 static const char *db_path(void) {
         const char *p = secure_getenv(PATH_ENV);
 
