@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "e2e.h"
+#include "errmsg.h"
 #include "macro.h"
 #include "trimspace.h"
 #include "wbuf.h"
@@ -18,20 +19,6 @@
 #define PROOF_INVALID "WebTTY client proof is invalid"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(sigkey, sigkey_free);
-
-_printf_(3, 4) static int fail(char **ret_error, int r, const char *fmt, ...) {
-        va_list ap;
-
-        if (ret_error) {
-                free(*ret_error);
-                *ret_error = NULL;
-                va_start(ap, fmt);
-                if (vasprintf(ret_error, fmt, ap) < 0)
-                        *ret_error = NULL;
-                va_end(ap);
-        }
-        return r;
-}
 
 /* ---- Hashing ---- */
 
@@ -391,42 +378,44 @@ int auth_server_hello_verify(const Webtty__ServerHello *hello, const auth_pinned
         if (!pinned)
                 return -EINVAL;
         if (!hello)
-                return fail(ret_error, -EPERM, "WebTTY server hello is required");
+                return errmsg_set(ret_error, -EPERM, "WebTTY server hello is required");
         id = hello->server_identity;
         if (!id)
-                return fail(ret_error, -EPERM, "WebTTY server hello is missing server identity");
+                return errmsg_set(ret_error, -EPERM, "WebTTY server hello is missing server identity");
         if (hello->protocol_version != AUTH_PROTOCOL_VERSION)
-                return fail(ret_error, -EPERM, "unsupported WebTTY protocol version %d",
-                            (int) hello->protocol_version);
+                return errmsg_set(ret_error, -EPERM, "unsupported WebTTY protocol version %d",
+                                  (int) hello->protocol_version);
         envelope_suite = (uint32_t) id->key_envelope_suite;
         if (e2e_payload_suite_for_envelope(envelope_suite, &payload_suite, NULL) < 0)
-                return fail(ret_error, -EPERM,
-                            "WebTTY server identity does not use the required key envelope suite");
+                return errmsg_set(ret_error, -EPERM,
+                                  "WebTTY server identity does not use the required key envelope suite");
         if (hello->n_payload_suites != 1 || (uint32_t) hello->payload_suites[0] != payload_suite)
-                return fail(ret_error, -EPERM,
-                            "WebTTY server does not advertise the required AES-256-GCM payload suite");
+                return errmsg_set(ret_error, -EPERM,
+                                  "WebTTY server does not advertise the required AES-256-GCM payload suite");
         if (hello->n_key_envelope_suites != 1 || (uint32_t) hello->key_envelope_suites[0] != envelope_suite)
-                return fail(ret_error, -EPERM,
-                            "WebTTY server does not advertise the required key envelope suite");
+                return errmsg_set(ret_error, -EPERM,
+                                  "WebTTY server does not advertise the required key envelope suite");
         if (hello->n_signature_suites != 1 ||
             hello->signature_suites[0] != WEBTTY__SIGNATURE_SUITE__SIGNATURE_SUITE_ECDSA_P256_SHA256)
-                return fail(ret_error, -EPERM,
-                            "WebTTY server does not advertise the required ECDSA P-256 signature suite");
+                return errmsg_set(
+                        ret_error, -EPERM,
+                        "WebTTY server does not advertise the required ECDSA P-256 signature suite");
         if (!hello->server_proof || hello->server_proof->signature_suite !=
                                             WEBTTY__SIGNATURE_SUITE__SIGNATURE_SUITE_ECDSA_P256_SHA256)
-                return fail(ret_error, -EPERM, "WebTTY server proof does not use ECDSA P-256");
+                return errmsg_set(ret_error, -EPERM, "WebTTY server proof does not use ECDSA P-256");
 
         pinned_suite = pinned->key_envelope_suite;
         if (pinned_suite == 0) {
                 enckey_suite s;
 
                 if (enckey_suite_for_public_len(pinned->encryption_public_key_len, &s) < 0)
-                        return fail(ret_error, -EINVAL, "unsupported E2E public key length %zu",
-                                    pinned->encryption_public_key_len);
+                        return errmsg_set(ret_error, -EINVAL, "unsupported E2E public key length %zu",
+                                          pinned->encryption_public_key_len);
                 pinned_suite = (uint32_t) s;
         }
         if (pinned_suite != E2E_ENVELOPE_SUITE_HPKE_X25519 && pinned_suite != E2E_ENVELOPE_SUITE_P256)
-                return fail(ret_error, -EINVAL, "unsupported E2E key envelope suite %" PRIu32, pinned_suite);
+                return errmsg_set(ret_error, -EINVAL, "unsupported E2E key envelope suite %" PRIu32,
+                                  pinned_suite);
         if (pinned->encryption_public_key_len > ENCKEY_PUB_MAX)
                 return -EINVAL;
         if (!bytes_eq(&id->signing_key_id, pinned->signing_key_id, SIGKEY_ID_LEN) ||
@@ -434,11 +423,11 @@ int auth_server_hello_verify(const Webtty__ServerHello *hello, const auth_pinned
             !bytes_eq(&id->encryption_key_id, pinned->encryption_key_id, ENCKEY_ID_LEN) ||
             !bytes_eq(&id->encryption_public_key, pinned->encryption_public_key,
                       pinned->encryption_public_key_len))
-                return fail(ret_error, -EPERM,
-                            "WebTTY server identity does not match the expected identity");
+                return errmsg_set(ret_error, -EPERM,
+                                  "WebTTY server identity does not match the expected identity");
         if (envelope_suite != pinned_suite)
-                return fail(ret_error, -EPERM,
-                            "WebTTY server key envelope suite does not match the expected identity");
+                return errmsg_set(ret_error, -EPERM,
+                                  "WebTTY server key envelope suite does not match the expected identity");
 
         /* The lists are exactly one entry each by now. */
         ps = malloc(sizeof(*ps));
@@ -474,10 +463,10 @@ int auth_server_hello_verify(const Webtty__ServerHello *hello, const auth_pinned
         if (r < 0)
                 return r;
         if (!bytes_eq(&hello->server_proof->transcript_hash, hash, sizeof(hash)))
-                return fail(ret_error, -EPERM, "WebTTY server proof transcript hash does not match");
+                return errmsg_set(ret_error, -EPERM, "WebTTY server proof transcript hash does not match");
         r = verify_signature(&id->signing_public_key, hash, &hello->server_proof->signature, &detail);
         if (r == -EPERM)
-                return fail(ret_error, r, "WebTTY server proof signature is invalid: %s", detail);
+                return errmsg_set(ret_error, r, "WebTTY server proof signature is invalid: %s", detail);
         return r;
 }
 
@@ -542,21 +531,23 @@ int auth_client_proof_build(const auth_identity *client, const auth_pinned_ident
         if (hello->auth_requirement != AUTH_REQUIREMENT_CLIENT_PROOF)
                 return 0;
         if (!client)
-                return fail(ret_error, -EINVAL,
-                            "WebTTY server requires a client proof, but no client endpoint identity is "
-                            "configured");
+                return errmsg_set(
+                        ret_error, -EINVAL,
+                        "WebTTY server requires a client proof, but no client endpoint identity is "
+                        "configured");
         if (identity_valid(client) < 0)
                 return -EINVAL;
         if (!pinned)
-                return fail(
+                return errmsg_set(
                         ret_error, -EINVAL,
                         "WebTTY server requires a client proof, but no expected server endpoint identity is "
                         "configured");
         sid = hello->server_identity;
         if (!sid)
-                return fail(ret_error, -EINVAL,
-                            "WebTTY server requires a client proof, but the server hello is missing server "
-                            "identity");
+                return errmsg_set(
+                        ret_error, -EINVAL,
+                        "WebTTY server requires a client proof, but the server hello is missing server "
+                        "identity");
         r = proof_suites(open->session_key_grant, (uint32_t) sid->key_envelope_suite, &payload_suite,
                          &envelope_suite, ret_error);
         if (r < 0)
@@ -650,22 +641,6 @@ void auth_verified_client_done(auth_verified_client *c) {
         c->principal_id = c->device_id = c->browser_id = NULL;
 }
 
-static int reject(int *ret_code, int code, char **ret_error, const char *fmt, ...) _printf_(4, 5);
-static int reject(int *ret_code, int code, char **ret_error, const char *fmt, ...) {
-        va_list ap;
-
-        *ret_code = code;
-        if (ret_error) {
-                free(*ret_error);
-                *ret_error = NULL;
-                va_start(ap, fmt);
-                if (vasprintf(ret_error, fmt, ap) < 0)
-                        *ret_error = NULL;
-                va_end(ap);
-        }
-        return -EPERM;
-}
-
 static int trimmed_or_empty(const char *s, char **ret) {
         int r = trimmed_dup(s, ret);
 
@@ -683,20 +658,19 @@ int auth_client_proof_verify(const auth_verifier *v, const Webtty__Open *open, i
         struct timespec now;
         int64_t forget_after = 0;
         auth_proof_claim claim;
-        auth_proof_server server;
         int code_dummy, r;
 
         if (!ret_code)
                 ret_code = &code_dummy;
         *ret_code = AUTH_CODE_PLAIN_ERROR;
-        if (!v || !open || !v->lookup || !v->server_signing_key_id || !v->server_encryption_key_id ||
-            !v->nonce)
+        if (!v || !open || !v->lookup || !v->server.server_signing_key_id ||
+            !v->server.server_encryption_key_id || !v->server.nonce)
                 return -EINVAL;
 
         p = open->client_proof;
         if (!p)
-                return reject(ret_code, AUTH_CODE_CLIENT_PROOF_REQUIRED, ret_error,
-                              "WebTTY client proof is required");
+                return auth_reject(ret_code, AUTH_CODE_CLIENT_PROOF_REQUIRED, ret_error,
+                                   "WebTTY client proof is required");
         r = now_or_clock(v->now, &now);
         if (r < 0)
                 return r;
@@ -726,18 +700,8 @@ int auth_client_proof_verify(const auth_verifier *v, const Webtty__Open *open, i
                 .grant_hash = grant_hash,
                 .config_hash = config_hash,
         };
-        server = (auth_proof_server){
-                .transport = v->transport,
-                .session_id = v->session_id,
-                .workspace_id = v->workspace_id,
-                .project_id = v->project_id,
-                .server_id = v->server_id,
-                .server_signing_key_id = v->server_signing_key_id,
-                .server_encryption_key_id = v->server_encryption_key_id,
-                .key_envelope_suite = v->key_envelope_suite,
-                .nonce = v->nonce,
-        };
-        r = auth_proof_check(&claim, &server, v->lookup, v->userdata, &now, hash, &forget_after, ret_code,
+
+        r = auth_proof_check(&claim, &v->server, v->lookup, v->userdata, &now, hash, &forget_after, ret_code,
                              ret_error);
         if (r < 0)
                 return r;
@@ -745,11 +709,11 @@ int auth_client_proof_verify(const auth_verifier *v, const Webtty__Open *open, i
         if (v->replay) {
                 r = auth_replay_cache_add(v->replay, hash, forget_after, (int64_t) now.tv_sec);
                 if (r == -EEXIST)
-                        return reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error,
-                                      PROOF_INVALID ": proof was already used");
+                        return auth_reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error,
+                                           PROOF_INVALID ": proof was already used");
                 if (r == -ENOSPC)
-                        return reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error,
-                                      PROOF_INVALID ": replay cache is full");
+                        return auth_reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error,
+                                           PROOF_INVALID ": replay cache is full");
                 if (r < 0)
                         return r;
         }

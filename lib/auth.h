@@ -146,14 +146,8 @@ void auth_client_proof_free(Webtty__ClientProof *proof);
 
 /* What the server sent in its ServerHello, and how to authorize. */
 typedef struct auth_verifier {
-        const char *transport; /* the server's own transport name */
-        const char *session_id;
-        const char *workspace_id, *project_id, *server_id; /* configured values (NULL = "") */
-        const uint8_t *server_signing_key_id;              /* SIGKEY_ID_LEN bytes */
-        const uint8_t *server_encryption_key_id;           /* ENCKEY_ID_LEN bytes */
-        uint32_t key_envelope_suite;                       /* the server identity's: 1 or 3 */
-        const uint8_t *nonce;                              /* the AUTH_NONCE_LEN bytes sent in ServerHello */
-        auth_lookup_fn lookup;                             /* required */
+        auth_proof_server server; /* the server side of the transcript */
+        auth_lookup_fn lookup;    /* required */
         void *userdata;
         auth_replay_cache *replay;  /* NULL: no replay cache */
         const struct timespec *now; /* NULL: CLOCK_REALTIME */

@@ -10,6 +10,7 @@
 
 #include <sodium.h>
 
+#include "errmsg.h"
 #include "macro.h"
 #include "wbuf.h"
 
@@ -18,20 +19,6 @@
 #define QUOTE_MAX 64
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(sigkey, sigkey_free);
-
-_printf_(3, 4) static int fail(char **ret_error, int r, const char *fmt, ...) {
-        va_list ap;
-
-        if (ret_error) {
-                free(*ret_error);
-                *ret_error = NULL;
-                va_start(ap, fmt);
-                if (vasprintf(ret_error, fmt, ap) < 0)
-                        *ret_error = NULL;
-                va_end(ap);
-        }
-        return r;
-}
 
 static int now_or_clock(const struct timespec *now, struct timespec *ret) {
         if (now) {
@@ -144,8 +131,8 @@ int e2e_payload_suite_for_envelope(uint32_t envelope_suite, uint32_t *ret_payloa
                 *ret_payload_suite = E2E_PAYLOAD_SUITE_AES_256_GCM_RANDOM_NONCE;
                 return 0;
         default:
-                return fail(ret_error, -EPROTONOSUPPORT, "unsupported E2E key envelope suite %" PRIu32,
-                            envelope_suite);
+                return errmsg_set(ret_error, -EPROTONOSUPPORT, "unsupported E2E key envelope suite %" PRIu32,
+                                  envelope_suite);
         }
 }
 
@@ -157,9 +144,9 @@ int e2e_validate_suites(uint32_t payload_suite, uint32_t envelope_suite, char **
         if (r < 0)
                 return r;
         if (payload_suite != want)
-                return fail(ret_error, -EPROTONOSUPPORT,
-                            "E2E payload suite %" PRIu32 " does not match key envelope suite %" PRIu32,
-                            payload_suite, envelope_suite);
+                return errmsg_set(ret_error, -EPROTONOSUPPORT,
+                                  "E2E payload suite %" PRIu32 " does not match key envelope suite %" PRIu32,
+                                  payload_suite, envelope_suite);
         return 0;
 }
 
@@ -303,7 +290,7 @@ int auth_check_time_window(const char *issued_at, const char *expires_at, const 
                 return r;
         if (auth_parse_rfc3339(issued_at, &issued) < 0) {
                 quote_capped(issued_at, q);
-                return fail(
+                return errmsg_set(
                         ret_error, -EPERM,
                         "WebTTY client proof issued_at is invalid: parsing time \"%s\" as \"" RFC3339_LAYOUT
                         "\": invalid RFC 3339 time",
@@ -311,18 +298,18 @@ int auth_check_time_window(const char *issued_at, const char *expires_at, const 
         }
         if (auth_parse_rfc3339(expires_at, &expires) < 0) {
                 quote_capped(expires_at, q);
-                return fail(
+                return errmsg_set(
                         ret_error, -EPERM,
                         "WebTTY client proof expires_at is invalid: parsing time \"%s\" as \"" RFC3339_LAYOUT
                         "\": invalid RFC 3339 time",
                         q);
         }
         if (ts_before(&expires, &clock))
-                return fail(ret_error, -EPERM, "WebTTY client proof has expired");
+                return errmsg_set(ret_error, -EPERM, "WebTTY client proof has expired");
         limit = clock;
         limit.tv_sec += AUTH_CLOCK_SKEW_SEC;
         if (ts_before(&limit, &issued))
-                return fail(ret_error, -EPERM, "WebTTY client proof is not valid yet");
+                return errmsg_set(ret_error, -EPERM, "WebTTY client proof is not valid yet");
         dsec = (int64_t) expires.tv_sec - (int64_t) issued.tv_sec;
         dnsec = expires.tv_nsec - issued.tv_nsec;
         if (dnsec < 0) {
@@ -330,8 +317,8 @@ int auth_check_time_window(const char *issued_at, const char *expires_at, const 
                 dnsec += 1000000000L;
         }
         if (dsec > AUTH_PROOF_TTL_SEC || (dsec == AUTH_PROOF_TTL_SEC && dnsec > 0))
-                return fail(ret_error, -EPERM, "WebTTY client proof lifetime exceeds %ds",
-                            AUTH_PROOF_TTL_SEC);
+                return errmsg_set(ret_error, -EPERM, "WebTTY client proof lifetime exceeds %ds",
+                                  AUTH_PROOF_TTL_SEC);
         return 0;
 }
 
@@ -450,8 +437,7 @@ int auth_verify_signature(const uint8_t *spki, size_t spki_len, const uint8_t ha
         return 0;
 }
 
-static int reject(int *ret_code, int code, char **ret_error, const char *fmt, ...) _printf_(4, 5);
-static int reject(int *ret_code, int code, char **ret_error, const char *fmt, ...) {
+int auth_reject(int *ret_code, int code, char **ret_error, const char *fmt, ...) {
         va_list ap;
 
         *ret_code = code;
@@ -504,23 +490,23 @@ static int check_signed(const auth_proof_claim *c, const auth_proof_server *s, c
         int r;
 
         if (c->signature_suite != AUTH_SIGNATURE_SUITE_ECDSA_P256_SHA256)
-                return reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error,
-                              PROOF_INVALID ": unsupported signature suite");
+                return auth_reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error,
+                                   PROOF_INVALID ": unsupported signature suite");
         r = claim_suites(c, s->key_envelope_suite, &payload_suite, &envelope_suite, &detail);
         if (r < 0)
-                return reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error, PROOF_INVALID ": %s",
-                              detail ? detail : "unsupported E2E suites");
+                return auth_reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error, PROOF_INVALID ": %s",
+                                   detail ? detail : "unsupported E2E suites");
         if (c->signing_key_id.len != SIGKEY_ID_LEN)
-                return reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error,
-                              PROOF_INVALID ": invalid signing key id");
+                return auth_reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error,
+                                   PROOF_INVALID ": invalid signing key id");
         sigkey_id_from_spki(c->signing_public_key.data, c->signing_public_key.len, expected_id);
         if (sodium_memcmp(expected_id, c->signing_key_id.data, SIGKEY_ID_LEN) != 0)
-                return reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error,
-                              PROOF_INVALID ": signing key id does not match signing public key");
+                return auth_reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error,
+                                   PROOF_INVALID ": signing key id does not match signing public key");
         r = auth_check_time_window(c->issued_at, c->expires_at, now, &detail);
         if (r == -EPERM)
-                return reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error, PROOF_INVALID ": %s",
-                              detail ? detail : "invalid time window");
+                return auth_reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error, PROOF_INVALID ": %s",
+                                   detail ? detail : "invalid time window");
         if (r < 0)
                 return r;
 
@@ -551,13 +537,13 @@ static int check_signed(const auth_proof_claim *c, const auth_proof_server *s, c
         if (r < 0)
                 return r;
         if (!bytes_eq(c->transcript_hash, hash, AUTH_HASH_LEN))
-                return reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error,
-                              PROOF_INVALID ": transcript hash does not match");
+                return auth_reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error,
+                                   PROOF_INVALID ": transcript hash does not match");
         r = auth_verify_signature(c->signing_public_key.data, c->signing_public_key.len, hash,
                                   c->signature.data, c->signature.len, &sig_detail);
         if (r == -EPERM)
-                return reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error,
-                              PROOF_INVALID ": signature is invalid: %s", sig_detail);
+                return auth_reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error,
+                                   PROOF_INVALID ": signature is invalid: %s", sig_detail);
         return r;
 }
 
@@ -584,14 +570,14 @@ int auth_proof_check(const auth_proof_claim *c, const auth_proof_server *s, auth
 
         r = lookup(c->signing_key_id.data, authorized, &found, userdata);
         if (r < 0)
-                return reject(ret_code, AUTH_CODE_PLAIN_ERROR, ret_error,
-                              "WebTTY authorized client keys could not be loaded");
+                return auth_reject(ret_code, AUTH_CODE_PLAIN_ERROR, ret_error,
+                                   "WebTTY authorized client keys could not be loaded");
         if (!found)
-                return reject(ret_code, AUTH_CODE_CLIENT_UNAUTHORIZED, ret_error,
-                              "WebTTY client signing key is not authorized");
+                return auth_reject(ret_code, AUTH_CODE_CLIENT_UNAUTHORIZED, ret_error,
+                                   "WebTTY client signing key is not authorized");
         if (!bytes_eq(c->signing_public_key, authorized, SIGKEY_SPKI_LEN))
-                return reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error,
-                              PROOF_INVALID ": signing key does not match the authorized key");
+                return auth_reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error,
+                                   PROOF_INVALID ": signing key does not match the authorized key");
 
         /* Parsed successfully by the time window check. */
         if (auth_parse_rfc3339(c->expires_at, &expires) < 0)

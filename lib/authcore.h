@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "enckey.h"
+#include "macro.h"
 #include "sigkey.h"
 
 #define AUTH_HASH_LEN 32
@@ -174,6 +175,9 @@ typedef struct auth_proof_claim {
         const uint8_t *grant_hash;  /* AUTH_HASH_LEN: auth_hash_grant() */
         const uint8_t *config_hash; /* AUTH_HASH_LEN: auth_hash_config() */
 } auth_proof_claim;
+
+/* Sets *ret_code and the text of a refusal; returns -EPERM. */
+int auth_reject(int *ret_code, int code, char **ret_error, const char *fmt, ...) _printf_(4, 5);
 
 /* Steps 2 and 4-11 of auth_client_proof_verify() (auth.h) with the same
  * codes and texts: suites, key id, time window, transcript, signature,

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 
 #include "b64u.h"
 #include "hpke.h"
+#include "errmsg.h"
 #include "macro.h"
 #include "trimspace.h"
 #include "wbuf.h"
@@ -46,20 +46,6 @@ static void sodium_freep(uint8_t **p) {
 }
 
 /* Sets *ret_error (if wanted) to a formatted text; returns r. */
-_printf_(3, 4) static int fail(char **ret_error, int r, const char *fmt, ...) {
-        va_list ap;
-
-        if (ret_error) {
-                free(*ret_error);
-                *ret_error = NULL;
-                va_start(ap, fmt);
-                if (vasprintf(ret_error, fmt, ap) < 0)
-                        *ret_error = NULL;
-                va_end(ap);
-        }
-        return r;
-}
-
 /* Prefixes an existing error text (keeps it if there is none). */
 static int fail_prefix(char **ret_error, int r, const char *prefix) {
         char *inner;
@@ -69,7 +55,7 @@ static int fail_prefix(char **ret_error, int r, const char *prefix) {
         inner = *ret_error;
         *ret_error = NULL;
         if (inner) {
-                fail(ret_error, r, "%s%s", prefix, inner);
+                errmsg_set(ret_error, r, "%s%s", prefix, inner);
                 free(inner);
         }
         return r;
@@ -247,8 +233,8 @@ int e2e_envelope_unwrap(const enckey *own, const uint8_t *info, size_t info_len,
         int r;
 
         if (!own || !own->priv)
-                return fail(ret_error, -ENOKEY, "E2E identity private key must be %d bytes",
-                            ENCKEY_PRIV_LEN);
+                return errmsg_set(ret_error, -ENOKEY, "E2E identity private key must be %d bytes",
+                                  ENCKEY_PRIV_LEN);
         if (sodium_init() < 0)
                 return -EIO;
         secret = sodium_malloc(2 * 32);
@@ -260,50 +246,51 @@ int e2e_envelope_unwrap(const enckey *own, const uint8_t *info, size_t info_len,
         switch (own->suite) {
         case ENCKEY_SUITE_X25519:
                 if (wrapped_len < E2E_TAG_LEN)
-                        return fail(ret_error, -EBADMSG, AUTH_FAILED);
+                        return errmsg_set(ret_error, -EBADMSG, AUTH_FAILED);
                 pt_len = wrapped_len - E2E_TAG_LEN;
                 if (!encapsulated || encapsulated_len != HPKE_ENC_LEN)
-                        return fail(ret_error, -EBADMSG,
-                                    "create E2E HPKE recipient: crypto/ecdh: invalid public key");
+                        return errmsg_set(ret_error, -EBADMSG,
+                                          "create E2E HPKE recipient: crypto/ecdh: invalid public key");
                 r = hpke_open_base(HPKE_AEAD_AES_256_GCM, encapsulated, encapsulated_len, own, info,
                                    info_len, aad, aad_len, wrapped, wrapped_len, pt);
                 if (r == -EINVAL) /* a low-order point: the shared secret would be zero */
-                        return fail(ret_error, -EBADMSG,
-                                    "create E2E HPKE recipient: crypto/ecdh: bad X25519 remote ECDH input: "
-                                    "low order "
-                                    "point");
+                        return errmsg_set(
+                                ret_error, -EBADMSG,
+                                "create E2E HPKE recipient: crypto/ecdh: bad X25519 remote ECDH input: "
+                                "low order "
+                                "point");
                 if (r == -EBADMSG)
-                        return fail(ret_error, r, AUTH_FAILED);
+                        return errmsg_set(ret_error, r, AUTH_FAILED);
                 if (r < 0)
-                        return fail(ret_error, r, "open E2E HPKE envelope: internal error");
+                        return errmsg_set(ret_error, r, "open E2E HPKE envelope: internal error");
                 break;
         case ENCKEY_SUITE_P256:
                 r = enckey_dh(own, encapsulated, encapsulated_len, secret);
                 if (r == -EINVAL)
-                        return fail(ret_error, -EBADMSG,
-                                    "parse E2E P-256 ephemeral key: crypto/ecdh: invalid public key");
+                        return errmsg_set(ret_error, -EBADMSG,
+                                          "parse E2E P-256 ephemeral key: crypto/ecdh: invalid public key");
                 if (r < 0)
-                        return fail(ret_error, r, "derive E2E P-256 shared secret: internal error");
+                        return errmsg_set(ret_error, r, "derive E2E P-256 shared secret: internal error");
                 r = hkdf_sha256(NULL, 0, secret, 32, info, info_len, secret + 32, 32);
                 if (r < 0)
-                        return fail(ret_error, r, "derive E2E wrapping key: internal error");
+                        return errmsg_set(ret_error, r, "derive E2E wrapping key: internal error");
                 if (wrapped_len < E2E_NONCE_LEN + E2E_TAG_LEN)
-                        return fail(ret_error, -EBADMSG, AUTH_FAILED);
+                        return errmsg_set(ret_error, -EBADMSG, AUTH_FAILED);
                 pt_len = wrapped_len - E2E_NONCE_LEN - E2E_TAG_LEN;
                 r = hpke_aead_open(HPKE_AEAD_AES_256_GCM, secret + 32, wrapped, aad, aad_len,
                                    wrapped + E2E_NONCE_LEN, wrapped_len - E2E_NONCE_LEN, pt);
                 if (r == -EBADMSG)
-                        return fail(ret_error, r, AUTH_FAILED);
+                        return errmsg_set(ret_error, r, AUTH_FAILED);
                 if (r < 0)
-                        return fail(ret_error, r, "open E2E key envelope: internal error");
+                        return errmsg_set(ret_error, r, "open E2E key envelope: internal error");
                 break;
         default:
-                return fail(ret_error, -EPROTONOSUPPORT, "unsupported E2E key envelope suite %d",
-                            own->suite);
+                return errmsg_set(ret_error, -EPROTONOSUPPORT, "unsupported E2E key envelope suite %d",
+                                  own->suite);
         }
         if (pt_len != E2E_PAYLOAD_KEY_LEN)
-                return fail(ret_error, -EMSGSIZE, "E2E unwrapped payload key must be %d bytes",
-                            E2E_PAYLOAD_KEY_LEN);
+                return errmsg_set(ret_error, -EMSGSIZE, "E2E unwrapped payload key must be %d bytes",
+                                  E2E_PAYLOAD_KEY_LEN);
         memcpy(payload_key_out, pt, E2E_PAYLOAD_KEY_LEN);
         return 0;
 }
@@ -549,7 +536,8 @@ int e2e_default_key_context(const char *workspace_id, const char *project_id, co
                 }
                 if (kind_len == 0 || id_len == 0) {
                         wbuf_done(&b);
-                        return fail(ret_error, -EINVAL, "E2E typed recipients require both kind and id");
+                        return errmsg_set(ret_error, -EINVAL,
+                                          "E2E typed recipients require both kind and id");
                 }
                 for (size_t k = 0; k < ELEMENTSOF(recipient_kinds); k++)
                         if (strlen(recipient_kinds[k]) == kind_len &&
@@ -557,8 +545,8 @@ int e2e_default_key_context(const char *workspace_id, const char *project_id, co
                                 known = true;
                 if (!known) {
                         wbuf_done(&b);
-                        return fail(ret_error, -EINVAL, "unsupported E2E recipient kind \"%.*s\"",
-                                    (int) MIN(kind_len, 64u), kind);
+                        return errmsg_set(ret_error, -EINVAL, "unsupported E2E recipient kind \"%.*s\"",
+                                          (int) MIN(kind_len, 64u), kind);
                 }
                 wbuf_put(&b, i ? ",{" : "{", i ? 2 : 1);
                 put_json_field(&b, "key_id", kid, strlen(kid), false);
@@ -604,11 +592,13 @@ int e2e_grant_build(const enckey *const *recipients, size_t n, const uint8_t *ke
                 if (!recipients[i])
                         return -EINVAL;
                 if (envelope_suite != 0 && envelope_suite != (uint32_t) recipients[i]->suite)
-                        return fail(ret_error, -EINVAL, "E2E recipients use multiple key envelope suites");
+                        return errmsg_set(ret_error, -EINVAL,
+                                          "E2E recipients use multiple key envelope suites");
                 envelope_suite = (uint32_t) recipients[i]->suite;
         }
         if (n == 0)
-                return fail(ret_error, -EINVAL, "E2E client payload crypto requires at least one recipient");
+                return errmsg_set(ret_error, -EINVAL,
+                                  "E2E client payload crypto requires at least one recipient");
         r = e2e_payload_suite_for_envelope(envelope_suite, &payload_suite, ret_error);
         if (r < 0)
                 return r;
@@ -688,8 +678,8 @@ int e2e_grant_build(const enckey *const *recipients, size_t n, const uint8_t *ke
                                       &e->encapsulated_key.data, &e->encapsulated_key.len,
                                       &e->wrapped_key.data, &e->wrapped_key.len);
                 if (r < 0)
-                        return fail(ret_error, r, "wrap E2E payload key: %s",
-                                    r == -EINVAL ? "invalid recipient public key" : "internal error");
+                        return errmsg_set(ret_error, r, "wrap E2E payload key: %s",
+                                          r == -EINVAL ? "invalid recipient public key" : "internal error");
         }
 
         r = e2e_session_new(payload_suite, envelope_suite, key, kid, key_context, kc_len, &session);
@@ -712,7 +702,7 @@ int e2e_grant_open(const Webtty__SessionKeyGrant *grant, const enckey *own, e2e_
         int r;
 
         if (!grant)
-                return fail(ret_error, -EINVAL, "missing E2E session key grant");
+                return errmsg_set(ret_error, -EINVAL, "missing E2E session key grant");
         if (!own)
                 return -EINVAL;
         payload_suite = (uint32_t) grant->payload_suite;
@@ -721,15 +711,15 @@ int e2e_grant_open(const Webtty__SessionKeyGrant *grant, const enckey *own, e2e_
         if (r < 0)
                 return r;
         if (grant->payload_key_id.len != E2E_PAYLOAD_KEY_ID_LEN)
-                return fail(ret_error, -EINVAL, "E2E payload key id must be %d bytes",
-                            E2E_PAYLOAD_KEY_ID_LEN);
+                return errmsg_set(ret_error, -EINVAL, "E2E payload key id must be %d bytes",
+                                  E2E_PAYLOAD_KEY_ID_LEN);
         if ((uint32_t) own->suite != envelope_suite)
-                return fail(ret_error, -EINVAL,
-                            "E2E identity suite %d does not match key envelope suite %" PRIu32,
-                            (int) own->suite, envelope_suite);
+                return errmsg_set(ret_error, -EINVAL,
+                                  "E2E identity suite %d does not match key envelope suite %" PRIu32,
+                                  (int) own->suite, envelope_suite);
         if (!own->priv)
-                return fail(ret_error, -ENOKEY, "E2E identity private key must be %d bytes",
-                            ENCKEY_PRIV_LEN);
+                return errmsg_set(ret_error, -ENOKEY, "E2E identity private key must be %d bytes",
+                                  ENCKEY_PRIV_LEN);
         for (size_t i = 0; i < grant->n_key_envelopes; i++) {
                 const Webtty__KeyEnvelope *e = grant->key_envelopes[i];
 
@@ -740,8 +730,8 @@ int e2e_grant_open(const Webtty__SessionKeyGrant *grant, const enckey *own, e2e_
                 }
         }
         if (!match)
-                return fail(ret_error, -ENOENT,
-                            "E2E session key grant does not contain a key envelope for this identity");
+                return errmsg_set(ret_error, -ENOENT,
+                                  "E2E session key grant does not contain a key envelope for this identity");
 
         r = e2e_wrap_info(payload_suite, envelope_suite, grant->payload_key_id.data,
                           grant->payload_key_id.len, grant->key_context.data, grant->key_context.len, &info,
@@ -994,23 +984,24 @@ int e2e_open_data(e2e_session *s, e2e_stream stream, const Webtty__Data *d, uint
         if (!s || !d || !name || !ret_len)
                 return -EINVAL;
         if (d->payload_case != WEBTTY__DATA__PAYLOAD_ENCRYPTED_DATA || !d->encrypted_data)
-                return fail(ret_error, -EBADMSG, "missing E2E encrypted payload");
+                return errmsg_set(ret_error, -EBADMSG, "missing E2E encrypted payload");
         ep = d->encrypted_data;
         pc = ep->payload_crypto;
         if (!pc)
-                return fail(ret_error, -EBADMSG, "missing E2E payload crypto metadata");
+                return errmsg_set(ret_error, -EBADMSG, "missing E2E payload crypto metadata");
         if ((uint32_t) pc->payload_suite != s->payload_suite)
-                return fail(ret_error, -EBADMSG, "unexpected E2E payload suite %d", (int) pc->payload_suite);
+                return errmsg_set(ret_error, -EBADMSG, "unexpected E2E payload suite %d",
+                                  (int) pc->payload_suite);
         if (pc->payload_key_id.len != E2E_PAYLOAD_KEY_ID_LEN ||
             memcmp(pc->payload_key_id.data, s->key_id, E2E_PAYLOAD_KEY_ID_LEN) != 0)
-                return fail(ret_error, -EBADMSG, "unexpected E2E payload key id");
+                return errmsg_set(ret_error, -EBADMSG, "unexpected E2E payload key id");
         if (pc->aad_context.len != s->kc_len ||
             (s->kc_len && memcmp(pc->aad_context.data, s->key_context, s->kc_len) != 0))
-                return fail(ret_error, -EBADMSG, "unexpected E2E key context");
+                return errmsg_set(ret_error, -EBADMSG, "unexpected E2E key context");
         suite1 = s->payload_suite == E2E_PAYLOAD_SUITE_AES_256_GCM;
         want_nonce = suite1 ? E2E_NONCE_LEN : 0;
         if (pc->nonce.len != want_nonce)
-                return fail(ret_error, -EBADMSG, "E2E AES-GCM nonce must be %zu bytes", want_nonce);
+                return errmsg_set(ret_error, -EBADMSG, "E2E AES-GCM nonce must be %zu bytes", want_nonce);
 
         ct = ep->ciphertext.data;
         ct_len = ep->ciphertext.len;
@@ -1018,13 +1009,13 @@ int e2e_open_data(e2e_session *s, e2e_stream stream, const Webtty__Data *d, uint
                 nonce = pc->nonce.data;
         else {
                 if (ct_len < E2E_NONCE_LEN + E2E_TAG_LEN)
-                        return fail(ret_error, -EBADMSG, "decrypt E2E %s payload: " AUTH_FAILED, name);
+                        return errmsg_set(ret_error, -EBADMSG, "decrypt E2E %s payload: " AUTH_FAILED, name);
                 nonce = ct;
                 ct += E2E_NONCE_LEN;
                 ct_len -= E2E_NONCE_LEN;
         }
         if (ct_len < E2E_TAG_LEN)
-                return fail(ret_error, -EBADMSG, "decrypt E2E %s payload: " AUTH_FAILED, name);
+                return errmsg_set(ret_error, -EBADMSG, "decrypt E2E %s payload: " AUTH_FAILED, name);
         pt_len = ct_len - E2E_TAG_LEN;
         if (pt_len > INT32_MAX)
                 return -E2BIG;
@@ -1043,12 +1034,12 @@ int e2e_open_data(e2e_session *s, e2e_stream stream, const Webtty__Data *d, uint
         if (EVP_CIPHER_CTX_ctrl(s->dec, EVP_CTRL_AEAD_SET_TAG, E2E_TAG_LEN, tag) != 1)
                 goto out;
         if (EVP_CipherFinal_ex(s->dec, tag, &outl) != 1) {
-                r = fail(ret_error, -EBADMSG, "decrypt E2E %s payload: " AUTH_FAILED, name);
+                r = errmsg_set(ret_error, -EBADMSG, "decrypt E2E %s payload: " AUTH_FAILED, name);
                 goto out;
         }
         if (pt_len != ep->plaintext_length) {
-                r = fail(ret_error, -EBADMSG, "E2E %s payload length mismatch: got %zu want %" PRIu32, name,
-                         pt_len, ep->plaintext_length);
+                r = errmsg_set(ret_error, -EBADMSG, "E2E %s payload length mismatch: got %zu want %" PRIu32,
+                               name, pt_len, ep->plaintext_length);
                 goto out;
         }
         *ret_len = pt_len;

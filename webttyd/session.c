@@ -545,12 +545,15 @@ static int session_send_hello(session *se) {
 static bool session_verify_proof(session *se, const Webtty__Open *open) {
         server_protection *p = &se->srv->prot;
         auth_verifier v = {
-                .transport = wt_conn_transport(se->conn),
-                .session_id = se->id,
-                .server_signing_key_id = p->identity->pub.sig_id,
-                .server_encryption_key_id = p->identity->pub.enc_id,
-                .key_envelope_suite = p->identity->pub.suite,
-                .nonce = se->nonce,
+                .server =
+                        {
+                                .transport = wt_conn_transport(se->conn),
+                                .session_id = se->id,
+                                .server_signing_key_id = p->identity->pub.sig_id,
+                                .server_encryption_key_id = p->identity->pub.enc_id,
+                                .key_envelope_suite = p->identity->pub.suite,
+                                .nonce = se->nonce,
+                        },
                 .lookup = protection_lookup,
                 .userdata = p,
                 .replay = p->replay,

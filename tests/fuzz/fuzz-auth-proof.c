@@ -92,14 +92,17 @@ static void fuzz_open(const Webtty__Open *open) {
         _cleanup_(auth_replay_cache_freep) auth_replay_cache *cache = NULL;
         struct timespec now = {FUZZ_NOW, 0};
         auth_verifier v = {
-                .transport = "websocket",
-                .session_id = "0123456789abcdef01234567",
-                .workspace_id = "ws-1",
-                .server_id = "srv-1",
-                .server_signing_key_id = server_sig_id,
-                .server_encryption_key_id = server_enc_id,
-                .key_envelope_suite = 1,
-                .nonce = nonce,
+                .server =
+                        {
+                                .transport = "websocket",
+                                .session_id = "0123456789abcdef01234567",
+                                .workspace_id = "ws-1",
+                                .server_id = "srv-1",
+                                .server_signing_key_id = server_sig_id,
+                                .server_encryption_key_id = server_enc_id,
+                                .key_envelope_suite = 1,
+                                .nonce = nonce,
+                        },
                 .lookup = lookup,
                 .now = &now,
         };

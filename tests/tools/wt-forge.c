@@ -1331,12 +1331,15 @@ static void serve_session(const endpoint_identity *id, fconn *c, const uint8_t n
         _cleanup_free_ uint8_t *sealed = NULL, *close_msg = NULL, *ack = NULL;
         e2e_session *s = NULL;
         auth_verifier v = {
-                .transport = "plain",
-                .session_id = session_id,
-                .server_signing_key_id = id->pub.sig_id,
-                .server_encryption_key_id = id->pub.enc_id,
-                .key_envelope_suite = id->pub.suite,
-                .nonce = nonce,
+                .server =
+                        {
+                                .transport = "plain",
+                                .session_id = session_id,
+                                .server_signing_key_id = id->pub.sig_id,
+                                .server_encryption_key_id = id->pub.enc_id,
+                                .key_envelope_suite = id->pub.suite,
+                                .nonce = nonce,
+                        },
                 .lookup = accept_lookup,
                 .userdata = open->client_proof,
         };

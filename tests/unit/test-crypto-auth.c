@@ -736,15 +736,18 @@ static void handshake_init(handshake *hs, enckey_suite suite, bool with_grant) {
 
         hs->az = (authz){&hs->cli, 0, 0};
         hs->v = (auth_verifier){
-                .transport = "websocket",
-                .session_id = server_cfg.session_id,
-                .workspace_id = server_cfg.workspace_id,
-                .project_id = server_cfg.project_id,
-                .server_id = server_cfg.server_id,
-                .server_signing_key_id = hs->srv.sig_id,
-                .server_encryption_key_id = hs->srv.enc->id,
-                .key_envelope_suite = (uint32_t) suite,
-                .nonce = hs->nonce,
+                .server =
+                        {
+                                .transport = "websocket",
+                                .session_id = server_cfg.session_id,
+                                .workspace_id = server_cfg.workspace_id,
+                                .project_id = server_cfg.project_id,
+                                .server_id = server_cfg.server_id,
+                                .server_signing_key_id = hs->srv.sig_id,
+                                .server_encryption_key_id = hs->srv.enc->id,
+                                .key_envelope_suite = (uint32_t) suite,
+                                .nonce = hs->nonce,
+                        },
                 .lookup = lookup,
                 .userdata = &hs->az,
                 .now = &hs->now,
@@ -905,21 +908,21 @@ START_TEST(test_client_proof_failures) {
         }
 
         /* The server's own values. */
-        hs.v.transport = "plain";
+        hs.v.server.transport = "plain";
         expect_verify(&hs, 5, "WebTTY client proof is invalid: transcript hash does not match");
-        hs.v.transport = "websocket";
+        hs.v.server.transport = "websocket";
         hs.nonce[0] ^= 1;
         expect_verify(&hs, 5, "WebTTY client proof is invalid: transcript hash does not match");
         hs.nonce[0] ^= 1;
-        hs.v.session_id = "0123456789abcdef01234568";
+        hs.v.server.session_id = "0123456789abcdef01234568";
         expect_verify(&hs, 5, "WebTTY client proof is invalid: transcript hash does not match");
-        hs.v.session_id = server_cfg.session_id;
-        hs.v.project_id = "p";
+        hs.v.server.session_id = server_cfg.session_id;
+        hs.v.server.project_id = "p";
         expect_verify(&hs, 5, "WebTTY client proof is invalid: transcript hash does not match");
-        hs.v.project_id = NULL;
-        hs.v.key_envelope_suite = 3; /* with a grant, the grant's suites count */
+        hs.v.server.project_id = NULL;
+        hs.v.server.key_envelope_suite = 3; /* with a grant, the grant's suites count */
         ck_assert_int_eq(auth_client_proof_verify(&hs.v, &hs.open, NULL, NULL, NULL), 0);
-        hs.v.key_envelope_suite = 1;
+        hs.v.server.key_envelope_suite = 1;
 
         /* What the proof binds: config, grant, credential, principal. */
         hs.args[1] = "-c";
