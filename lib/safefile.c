@@ -167,18 +167,17 @@ static int split_path(const char *path, char **ret_dir, char **ret_base, char **
         return 0;
 }
 
-static int mkdir_one(const char *p, char **ret_error) {
+static int mkdir_one(const char *p, mode_t mode, char **ret_error) {
         struct stat st;
 
-        if (mkdir(p, 0700) == 0 || errno == EEXIST)
+        if (mkdir(p, mode) == 0 || errno == EEXIST)
                 return 0;
         if (stat(p, &st) == 0 && S_ISDIR(st.st_mode))
                 return 0;
         return errmsg_set(ret_error, negative_errno(), "create directory %s: %m", p);
 }
 
-/* mkdir -p with mode 0700; existing directories are left alone. */
-static int mkdir_parents(const char *dir, char **ret_error) {
+int safefile_mkdir_parents(const char *dir, mode_t mode, char **ret_error) {
         _cleanup_free_ char *p = strdup(dir);
         int r;
 
@@ -188,12 +187,12 @@ static int mkdir_parents(const char *dir, char **ret_error) {
                 if (*s != '/' || s[-1] == '/')
                         continue;
                 *s = 0;
-                r = mkdir_one(p, ret_error);
+                r = mkdir_one(p, mode, ret_error);
                 *s = '/';
                 if (r < 0)
                         return r;
         }
-        return mkdir_one(p, ret_error);
+        return mkdir_one(p, mode, ret_error);
 }
 
 static int open_checked_dir(const char *dir, int *ret_fd, char **ret_error) {
@@ -298,7 +297,7 @@ int safefile_lock_acquire(const char *path, safefile_lock **ret, char **ret_erro
                 l->lockname = NULL;
                 return errmsg_set(ret_error, -ENOMEM, "%s", strerror(ENOMEM));
         }
-        r = mkdir_parents(l->dir, ret_error);
+        r = safefile_mkdir_parents(l->dir, 0700, ret_error);
         if (r < 0)
                 return r;
         r = open_checked_dir(l->dir, &l->dfd, ret_error);
@@ -378,7 +377,9 @@ static int random_name(const char *prefix, char *buf, size_t size) {
         return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len) {
+int safefile_write_all(int fd, const void *data, size_t len) {
+        const uint8_t *p = data;
+
         while (len > 0) {
                 ssize_t n = write(fd, p, len);
 
@@ -447,7 +448,7 @@ int safefile_lock_replace(safefile_lock *l, const char *tmp_prefix, const void *
                 named = true;
         }
 
-        r = write_all(fd, data, len);
+        r = safefile_write_all(fd, data, len);
         if (r < 0) {
                 errmsg_set(ret_error, r, "write temporary file in %s: %s", l->dir, strerror(-r));
                 goto fail;

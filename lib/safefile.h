@@ -51,6 +51,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "macro.h"
 
@@ -92,3 +93,9 @@ int safefile_write(const char *path, const char *tmp_prefix, const void *data, s
  *   "written"  after the temp file is written and fsync'ed
  *   "rename"   instead of the final renameat() when it returns < 0 */
 extern int (*safefile_fault_hook)(const char *stage);
+
+/* mkdir -p: creates the missing directories of dir with mode (existing ones
+ * are left alone); the error names the directory. */
+int safefile_mkdir_parents(const char *dir, mode_t mode, char **ret_error);
+/* write(2) until all of data is written (EINTR retried); 0 or -errno. */
+int safefile_write_all(int fd, const void *data, size_t len);

@@ -760,43 +760,19 @@ fail:
 
 /* ---- locked replacement ---- */
 
-/* mkdir -p with 0755: the database must be reachable by every user. */
+/* mkdir -p of the database's directory with 0755: the database must be
+ * reachable by every user. */
 static int mkdir_parents(const char *path, char **ret_error) {
-        _cleanup_free_ char *p = strdup(path);
+        _cleanup_free_ char *dir = strdup(path);
         char *slash;
 
-        if (!p)
+        if (!dir)
                 return errmsg_set(ret_error, -ENOMEM, "%s", strerror(ENOMEM));
-        slash = strrchr(p, '/');
-        if (!slash || slash == p)
+        slash = strrchr(dir, '/');
+        if (!slash || slash == dir)
                 return 0;
         *slash = 0;
-        for (char *q = p + 1; *q; q++) {
-                if (*q != '/')
-                        continue;
-                *q = 0;
-                if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                        return errmsg_set(ret_error, negative_errno(), "create directory %s: %m", p);
-                *q = '/';
-        }
-        if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                return errmsg_set(ret_error, negative_errno(), "create directory %s: %m", p);
-        return 0;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t len) {
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                p += n;
-                len -= (size_t) n;
-        }
-        return 0;
+        return safefile_mkdir_parents(dir, 0755, ret_error);
 }
 
 static int replace_file(const char *path, const void *data, size_t len, char **ret_error) {
@@ -869,7 +845,7 @@ static int replace_file(const char *path, const void *data, size_t len, char **r
         if (fd < 0)
                 return errmsg_set(ret_error, -EEXIST, "create temporary file in %s: %s", dir,
                                   strerror(EEXIST));
-        r = write_all(fd, data, len);
+        r = safefile_write_all(fd, data, len);
         if (r < 0) {
                 errmsg_set(ret_error, r, "write %s/%s: %s", dir, tmp, strerror(-r));
                 goto fail;
