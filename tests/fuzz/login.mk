@@ -21,3 +21,23 @@ tests_fuzz_fuzz_login_request_CFLAGS = $(FUZZ_CFLAGS) $(FUZZ_SANITIZE) $(PAM_CFL
 tests_fuzz_fuzz_login_request_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_login_request_LDADD = $(FUZZ_LINK_LIBS)
 endif
+
+# fuzz-login-open-bytes: webttyd's login_open_bytes() (webttyd/loginclient.c),
+# the slice of the client's Message forwarded to webttyd-login.
+check_PROGRAMS += tests/fuzz/fuzz-login-open-bytes-replay
+TESTS += tests/fuzz/fuzz-login-open-bytes-replay
+tests_fuzz_fuzz_login_open_bytes_replay_SOURCES = tests/fuzz/fuzz-login-open-bytes.c tests/fuzz/fuzz-main.c \
+	webttyd/loginclient.c
+tests_fuzz_fuzz_login_open_bytes_replay_CPPFLAGS = $(FUZZ_LOGIN_CPPFLAGS) \
+	-DFUZZ_CORPUS_DIR=\"$(FUZZ_CORPUS)/login-open-bytes\"
+tests_fuzz_fuzz_login_open_bytes_replay_CFLAGS = $(FUZZ_REPLAY_CFLAGS)
+tests_fuzz_fuzz_login_open_bytes_replay_LDADD = $(FUZZ_REPLAY_LIBS)
+
+if ENABLE_FUZZING
+FUZZ_PROGS += tests/fuzz/fuzz-login-open-bytes
+tests_fuzz_fuzz_login_open_bytes_SOURCES = tests/fuzz/fuzz-login-open-bytes.c webttyd/loginclient.c
+tests_fuzz_fuzz_login_open_bytes_CPPFLAGS = $(FUZZ_LOGIN_CPPFLAGS)
+tests_fuzz_fuzz_login_open_bytes_CFLAGS = $(FUZZ_CFLAGS) $(FUZZ_SANITIZE)
+tests_fuzz_fuzz_login_open_bytes_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_login_open_bytes_LDADD = $(FUZZ_LINK_LIBS)
+endif
