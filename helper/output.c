@@ -33,6 +33,26 @@ int output_add(json_object *o, const char *key, json_object *v) {
         return 0;
 }
 
+int output_json_list(const char *key, size_t n, json_object *(*item)(size_t i, void *userdata),
+                     void *userdata) {
+        _cleanup_(json_object_putp) json_object *j = json_object_new_object();
+        json_object *arr = json_object_new_array();
+        int r;
+
+        r = j && arr ? output_add(j, key, arr) : -ENOMEM;
+        if (!j)
+                json_object_put(arr);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                json_object *v = item(i, userdata);
+
+                if (!v || json_object_array_add(arr, v) < 0) {
+                        json_object_put(v);
+                        r = -ENOMEM;
+                }
+        }
+        return r < 0 ? r : output_json(j);
+}
+
 int output_add_string(json_object *o, const char *key, const char *value) {
         json_object *s = json_object_new_string(value ? value : "");
 

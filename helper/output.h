@@ -26,6 +26,11 @@ int output_add(json_object *o, const char *key, json_object *v);
 /* Writes o to stdout as described above; -EIO when stdout fails. */
 int output_json(json_object *o);
 
+/* Writes {"key": [item(0), ..., item(n - 1)]} to stdout; item returns a new
+ * object, or NULL when out of memory. 0, -ENOMEM or -EIO. */
+int output_json_list(const char *key, size_t n, json_object *(*item)(size_t i, void *userdata),
+                     void *userdata);
+
 /* Prints "webtty: <message>" (or strerror(-r)) to stderr; returns 1, the exit
  * status of a failed file verb. */
 int output_fail(int r, const char *message);

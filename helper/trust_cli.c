@@ -202,6 +202,12 @@ static int ac_path(const trust_opts *o, char **ret, char **ret_error) {
         return datadir_authorized_clients_file(o->clients_file_set, o->clients_file, &s, ret, ret_error);
 }
 
+/* What the list items of both stores need: the store path and its entries. */
+typedef struct list_ctx {
+        const char *path;
+        const void *entries;
+} list_ctx;
+
 static json_object *ac_json(const char *path, const authorized_client *e) {
         _cleanup_(json_object_putp) json_object *o = json_object_new_object();
         _cleanup_free_ char *id = NULL, *pub = NULL;
@@ -215,6 +221,11 @@ static json_object *ac_json(const char *path, const authorized_client *e) {
             output_add_string(o, "signing_public_key", pub) < 0)
                 return NULL;
         return TAKE_PTR(o);
+}
+
+static json_object *ac_list_item(size_t i, void *userdata) {
+        const list_ctx *c = userdata;
+        return ac_json(c->path, (const authorized_client *) c->entries + i);
 }
 
 static int ac_add(int argc, char **argv) {
@@ -293,22 +304,9 @@ static int ac_list(int argc, char **argv) {
         if (r < 0)
                 return output_fail(r, err);
         if (o.mode == OUTPUT_JSON) {
-                _cleanup_(json_object_putp) json_object *j = json_object_new_object();
-                json_object *arr = json_object_new_array();
+                list_ctx ctx = {path, ac->entries};
 
-                r = j && arr ? output_add(j, "authorized_clients", arr) : -ENOMEM;
-                if (!j)
-                        json_object_put(arr);
-                for (size_t i = 0; r >= 0 && i < ac->n; i++) {
-                        json_object *item = ac_json(path, &ac->entries[i]);
-
-                        if (!item || json_object_array_add(arr, item) < 0) {
-                                json_object_put(item);
-                                r = -ENOMEM;
-                        }
-                }
-                if (r >= 0)
-                        r = output_json(j);
+                r = output_json_list("authorized_clients", ac->n, ac_list_item, &ctx);
                 return r < 0 ? output_fail(r, NULL) : 0;
         }
         if (ac->n == 0)
@@ -469,6 +467,11 @@ static json_object *ks_json(const char *path, const known_server *e) {
         return r < 0 ? NULL : TAKE_PTR(o);
 }
 
+static json_object *ks_list_item(size_t i, void *userdata) {
+        const list_ctx *c = userdata;
+        return ks_json(c->path, (const known_server *) c->entries + i);
+}
+
 static int ks_print_entry(const trust_opts *o, const char *path, known_server *e, bool full) {
         ks_view v;
         int r;
@@ -566,22 +569,9 @@ static int ks_list(int argc, char **argv) {
         if (r < 0)
                 return output_fail(r, err);
         if (o.mode == OUTPUT_JSON) {
-                _cleanup_(json_object_putp) json_object *j = json_object_new_object();
-                json_object *arr = json_object_new_array();
+                list_ctx ctx = {path, ks->entries};
 
-                r = j && arr ? output_add(j, "known_servers", arr) : -ENOMEM;
-                if (!j)
-                        json_object_put(arr);
-                for (size_t i = 0; r >= 0 && i < ks->n; i++) {
-                        json_object *item = ks_json(path, &ks->entries[i]);
-
-                        if (!item || json_object_array_add(arr, item) < 0) {
-                                json_object_put(item);
-                                r = -ENOMEM;
-                        }
-                }
-                if (r >= 0)
-                        r = output_json(j);
+                r = output_json_list("known_servers", ks->n, ks_list_item, &ctx);
                 return r < 0 ? output_fail(r, NULL) : 0;
         }
         if (ks->n == 0)
