@@ -15,8 +15,6 @@
 #include "trimspace.h"
 #include "wbuf.h"
 
-#define PROOF_INVALID "WebTTY client proof is invalid"
-
 DEFINE_TRIVIAL_CLEANUP_FUNC(sigkey, sigkey_free);
 
 /* ---- Hashing ---- */
@@ -502,14 +500,6 @@ static int proof_suites(const Webtty__SessionKeyGrant *grant, uint32_t fallback_
         return 0;
 }
 
-static int now_or_clock(const struct timespec *now, struct timespec *ret) {
-        if (now) {
-                *ret = *now;
-                return 0;
-        }
-        return clock_gettime(CLOCK_REALTIME, ret) < 0 ? -errno : 0;
-}
-
 int auth_client_proof_build(const auth_identity *client, const auth_pinned_identity *pinned,
                             const Webtty__ServerHello *hello, const Webtty__Open *open,
                             const auth_client_config *cfg, Webtty__ClientProof **ret, char **ret_error) {
@@ -558,7 +548,7 @@ int auth_client_proof_build(const auth_identity *client, const auth_pinned_ident
                 return r;
         auth_sha256(cfg->credential, cfg->credential ? cfg->credential_len : 0, cred_hash);
 
-        r = now_or_clock(cfg->now, &now);
+        r = auth_now(cfg->now, &now);
         if (r < 0)
                 return r;
         r = auth_format_rfc3339(now.tv_sec, issued);
@@ -670,7 +660,7 @@ int auth_client_proof_verify(const auth_verifier *v, const Webtty__Open *open, i
         if (!p)
                 return auth_reject(ret_code, AUTH_CODE_CLIENT_PROOF_REQUIRED, ret_error,
                                    "WebTTY client proof is required");
-        r = now_or_clock(v->now, &now);
+        r = auth_now(v->now, &now);
         if (r < 0)
                 return r;
         g = open->session_key_grant;
@@ -709,10 +699,10 @@ int auth_client_proof_verify(const auth_verifier *v, const Webtty__Open *open, i
                 r = auth_replay_cache_add(v->replay, hash, forget_after, (int64_t) now.tv_sec);
                 if (r == -EEXIST)
                         return auth_reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error,
-                                           PROOF_INVALID ": proof was already used");
+                                           AUTH_PROOF_INVALID ": proof was already used");
                 if (r == -ENOSPC)
                         return auth_reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error,
-                                           PROOF_INVALID ": replay cache is full");
+                                           AUTH_PROOF_INVALID ": replay cache is full");
                 if (r < 0)
                         return r;
         }

@@ -14,13 +14,12 @@
 #include "macro.h"
 #include "wbuf.h"
 
-#define PROOF_INVALID "WebTTY client proof is invalid"
 #define RFC3339_LAYOUT "2006-01-02T15:04:05Z07:00"
 #define QUOTE_MAX 64
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(sigkey, sigkey_free);
 
-static int now_or_clock(const struct timespec *now, struct timespec *ret) {
+int auth_now(const struct timespec *now, struct timespec *ret) {
         if (now) {
                 *ret = *now;
                 return 0;
@@ -285,7 +284,7 @@ int auth_check_time_window(const char *issued_at, const char *expires_at, const 
         long dnsec;
         int r;
 
-        r = now_or_clock(now, &clock);
+        r = auth_now(now, &clock);
         if (r < 0)
                 return r;
         if (auth_parse_rfc3339(issued_at, &issued) < 0) {
@@ -491,22 +490,22 @@ static int check_signed(const auth_proof_claim *c, const auth_proof_server *s, c
 
         if (c->signature_suite != AUTH_SIGNATURE_SUITE_ECDSA_P256_SHA256)
                 return auth_reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error,
-                                   PROOF_INVALID ": unsupported signature suite");
+                                   AUTH_PROOF_INVALID ": unsupported signature suite");
         r = claim_suites(c, s->key_envelope_suite, &payload_suite, &envelope_suite, &detail);
         if (r < 0)
-                return auth_reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error, PROOF_INVALID ": %s",
-                                   detail ? detail : "unsupported E2E suites");
+                return auth_reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error,
+                                   AUTH_PROOF_INVALID ": %s", detail ? detail : "unsupported E2E suites");
         if (c->signing_key_id.len != SIGKEY_ID_LEN)
                 return auth_reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error,
-                                   PROOF_INVALID ": invalid signing key id");
+                                   AUTH_PROOF_INVALID ": invalid signing key id");
         sigkey_id_from_spki(c->signing_public_key.data, c->signing_public_key.len, expected_id);
         if (sodium_memcmp(expected_id, c->signing_key_id.data, SIGKEY_ID_LEN) != 0)
                 return auth_reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error,
-                                   PROOF_INVALID ": signing key id does not match signing public key");
+                                   AUTH_PROOF_INVALID ": signing key id does not match signing public key");
         r = auth_check_time_window(c->issued_at, c->expires_at, now, &detail);
         if (r == -EPERM)
-                return auth_reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error, PROOF_INVALID ": %s",
-                                   detail ? detail : "invalid time window");
+                return auth_reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error,
+                                   AUTH_PROOF_INVALID ": %s", detail ? detail : "invalid time window");
         if (r < 0)
                 return r;
 
@@ -538,12 +537,12 @@ static int check_signed(const auth_proof_claim *c, const auth_proof_server *s, c
                 return r;
         if (!bytes_eq(c->transcript_hash, hash, AUTH_HASH_LEN))
                 return auth_reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error,
-                                   PROOF_INVALID ": transcript hash does not match");
+                                   AUTH_PROOF_INVALID ": transcript hash does not match");
         r = auth_verify_signature(c->signing_public_key.data, c->signing_public_key.len, hash,
                                   c->signature.data, c->signature.len, &sig_detail);
         if (r == -EPERM)
                 return auth_reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error,
-                                   PROOF_INVALID ": signature is invalid: %s", sig_detail);
+                                   AUTH_PROOF_INVALID ": signature is invalid: %s", sig_detail);
         return r;
 }
 
@@ -561,7 +560,7 @@ int auth_proof_check(const auth_proof_claim *c, const auth_proof_server *s, auth
         if (!c || !s || !lookup || !s->server_signing_key_id || !s->server_encryption_key_id || !s->nonce ||
             !c->grant_hash || !c->config_hash || !c->credential_hash)
                 return -EINVAL;
-        r = now_or_clock(now, &clock);
+        r = auth_now(now, &clock);
         if (r < 0)
                 return r;
         r = check_signed(c, s, &clock, hash, ret_code, ret_error);
@@ -577,7 +576,7 @@ int auth_proof_check(const auth_proof_claim *c, const auth_proof_server *s, auth
                                    "WebTTY client signing key is not authorized");
         if (!bytes_eq(c->signing_public_key, authorized, SIGKEY_SPKI_LEN))
                 return auth_reject(ret_code, AUTH_CODE_CLIENT_PROOF_INVALID, ret_error,
-                                   PROOF_INVALID ": signing key does not match the authorized key");
+                                   AUTH_PROOF_INVALID ": signing key does not match the authorized key");
 
         /* Parsed successfully by the time window check. */
         if (auth_parse_rfc3339(c->expires_at, &expires) < 0)

@@ -36,6 +36,7 @@
 #define AUTH_CODE_CLIENT_PROOF_REQUIRED 4
 #define AUTH_CODE_CLIENT_PROOF_INVALID 5
 #define AUTH_CODE_CLIENT_UNAUTHORIZED 6
+#define AUTH_PROOF_INVALID "WebTTY client proof is invalid" /* the prefix of code 5 texts */
 
 /* E2E suite numbers (webtty.proto) and their pairing. */
 #define E2E_PAYLOAD_SUITE_AES_256_GCM 1
@@ -54,6 +55,9 @@ int e2e_payload_suite_for_envelope(uint32_t envelope_suite, uint32_t *ret_payloa
 int e2e_validate_suites(uint32_t payload_suite, uint32_t envelope_suite, char **ret_error);
 
 void auth_sha256(const void *data, size_t len, uint8_t out[AUTH_HASH_LEN]);
+
+/* *now when given (tests inject a time), else CLOCK_REALTIME; 0 or -errno. */
+int auth_now(const struct timespec *now, struct timespec *ret);
 
 /* Verifies the DER ECDSA signature sig of hash by the P-256 SPKI spki: 0, or
  * -EPERM with *ret_detail set to Go's text ("parse WebTTY signing public
