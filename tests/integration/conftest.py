@@ -155,6 +155,16 @@ def cmdline(pid):
         return "?"
 
 
+def sanitized(path):
+    """Whether a binary or module was built with AddressSanitizer (the ASan pass of
+    tests/run-all.sh); False when it cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
 def vm_rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
         for ln in f:

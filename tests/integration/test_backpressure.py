@@ -15,21 +15,12 @@ import time
 import pytest
 
 import wtproto as wp
-from conftest import WEBTTYD, vm_rss_kib
-
-
-def _sanitized(path):
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError:
-        return False
-    return b"__asan_init" in data
+from conftest import WEBTTYD, sanitized, vm_rss_kib
 
 
 # AddressSanitizer keeps freed memory in quarantine and adds shadow memory, so a
 # sanitizer build's RSS says little about our buffering: a looser bound there.
-RSS_LIMIT_KIB = (64 if _sanitized(WEBTTYD) else 16) * 1024
+RSS_LIMIT_KIB = (64 if sanitized(WEBTTYD) else 16) * 1024
 CTRL_C_LIMIT_S = 0.200
 
 

@@ -82,3 +82,19 @@ def test_login_mode_needs_the_login_service(webttyd, tmp_path):
         start_login(webttyd, ["--login-user", "root", "--login-socket", sock])
     webttyd.daemons[-1].stopped = True
     assert "login execution mode needs webttyd-login" in str(e.value) and sock in str(e.value), str(e.value)
+
+
+def test_login_mode_with_identity_needs_no_default_user(webttyd, recorder, tmp_path):
+    """With an endpoint identity every caller is verified and webttyd-login's policy maps
+    it: no --login-user or --allow-client-user needed. A session without a proof is still
+    refused before any helper starts."""
+    helper, mark = recorder
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    d = webttyd.start(listen=["unix"], token=None, extra_env={"RSTREAM_DATA_DIR": str(data)},
+                      args=["--execution-mode", "login", "--identity", "srv", "--login-helper", helper])
+    c = d.connect("unix")
+    c.send(wp.open_msg(["id"]))
+    res = wp.collect(c, timeout=5)
+    assert res.kinds() == ["server_hello", "protocol_error"], res
+    assert not mark.exists()

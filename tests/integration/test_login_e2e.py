@@ -24,6 +24,7 @@ import time
 import pytest
 
 import nsroot
+from conftest import sanitized
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILDDIR = os.environ.get("BUILDDIR") or os.path.dirname(os.path.dirname(HERE))
@@ -94,13 +95,6 @@ group:   files rstream
 shadow:  files
 hosts:   files
 """
-
-
-def sanitized(path):
-    """Whether a module was built with a sanitizer (the ASan pass of tests/run-all.sh)."""
-    with open(path, "rb") as f:
-        data = f.read()
-    return b"libasan.so" in data or b"__asan_init" in data
 
 
 def needs():
