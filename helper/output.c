@@ -54,11 +54,7 @@ int output_json_list(const char *key, size_t n, json_object *(*item)(size_t i, v
 }
 
 int output_add_string(json_object *o, const char *key, const char *value) {
-        json_object *s = json_object_new_string(value ? value : "");
-
-        if (!s)
-                return -ENOMEM;
-        return output_add(o, key, s);
+        return jsondoc_add_string(o, key, value);
 }
 
 int output_json(json_object *o) {

@@ -30,15 +30,6 @@ static void sodium_freep(void *p) {
 }
 #define _cleanup_sodium_ _cleanup_(sodium_freep)
 
-/* Frees a malloc'd string after zeroing it (b64u text of a private key). */
-static void wipe_freep(char **p) {
-        if (*p) {
-                sodium_memzero(*p, strlen(*p));
-                free(*p);
-        }
-}
-#define _cleanup_wipe_ _cleanup_(wipe_freep)
-
 static int oom(char **ret_error) {
         return errmsg_set(ret_error, -ENOMEM, "%s", strerror(ENOMEM));
 }
@@ -621,26 +612,6 @@ int endpoint_identity_parse(const void *data, size_t len, endpoint_identity **re
         return r;
 }
 
-static int add_string(json_object *o, const char *key, const char *value) {
-        json_object *s = json_object_new_string(value);
-
-        if (!s)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, s) < 0) {
-                json_object_put(s);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-static int add_b64(json_object *o, const char *key, const uint8_t *data, size_t len) {
-        _cleanup_wipe_ char *s = NULL;
-
-        if (b64u_encode(data, len, &s) < 0)
-                return -ENOMEM;
-        return add_string(o, key, s);
-}
-
 int endpoint_identity_format(const endpoint_identity *id, time_t now, char **ret, size_t *ret_len) {
         _cleanup_(json_object_putp) json_object *o = NULL;
         _cleanup_sodium_ uint8_t *pkcs8 = NULL;
@@ -665,21 +636,21 @@ int endpoint_identity_format(const endpoint_identity *id, time_t now, char **ret
                 json_object_put(v);
                 return -ENOMEM;
         }
-        r = add_string(o, "crypto_suite", endpoint_identity_crypto_suite(id->enc->suite));
+        r = jsondoc_add_string(o, "crypto_suite", endpoint_identity_crypto_suite(id->enc->suite));
         if (r >= 0)
-                r = add_b64(o, "encryption_key_id", id->pub.enc_id, ENCKEY_ID_LEN);
+                r = jsondoc_add_b64(o, "encryption_key_id", id->pub.enc_id, ENCKEY_ID_LEN);
         if (r >= 0)
-                r = add_b64(o, "encryption_public_key", id->pub.enc_pub, id->pub.enc_pub_len);
+                r = jsondoc_add_b64(o, "encryption_public_key", id->pub.enc_pub, id->pub.enc_pub_len);
         if (r >= 0)
-                r = add_b64(o, "encryption_private_key", id->enc->priv, ENCKEY_PRIV_LEN);
+                r = jsondoc_add_b64(o, "encryption_private_key", id->enc->priv, ENCKEY_PRIV_LEN);
         if (r >= 0)
-                r = add_b64(o, "signing_key_id", id->pub.sig_id, SIGKEY_ID_LEN);
+                r = jsondoc_add_b64(o, "signing_key_id", id->pub.sig_id, SIGKEY_ID_LEN);
         if (r >= 0)
-                r = add_b64(o, "signing_public_key", id->pub.sig_spki, SIGKEY_SPKI_LEN);
+                r = jsondoc_add_b64(o, "signing_public_key", id->pub.sig_spki, SIGKEY_SPKI_LEN);
         if (r >= 0)
-                r = add_b64(o, "signing_private_key", pkcs8, pkcs8_len);
+                r = jsondoc_add_b64(o, "signing_private_key", pkcs8, pkcs8_len);
         if (r >= 0)
-                r = add_string(o, "created_at", created);
+                r = jsondoc_add_string(o, "created_at", created);
         if (r >= 0)
                 r = jsondoc_format(o, true, ret, ret_len);
         jsondoc_wipe(o);

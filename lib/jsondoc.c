@@ -9,6 +9,7 @@
 #include <json-c/printbuf.h>
 #include <sodium.h>
 
+#include "b64u.h"
 #include "errmsg.h"
 
 #define TOKENER_FLAGS (JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS | JSON_TOKENER_VALIDATE_UTF8)
@@ -393,4 +394,34 @@ char *jsondoc_quote(const char *s) {
         *w++ = '"';
         *w = 0;
         return out;
+}
+
+int jsondoc_add(json_object *o, const char *key, json_object *v) {
+        if (!v)
+                return -ENOMEM;
+        if (json_object_object_add(o, key, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int jsondoc_add_string(json_object *o, const char *key, const char *value) {
+        return jsondoc_add(o, key, json_object_new_string(value ? value : ""));
+}
+
+int jsondoc_add_int(json_object *o, const char *key, int64_t value) {
+        return jsondoc_add(o, key, json_object_new_int64(value));
+}
+
+int jsondoc_add_b64(json_object *o, const char *key, const uint8_t *data, size_t len) {
+        char *text = NULL;
+        int r;
+
+        if (b64u_encode(data, len, &text) < 0)
+                return -ENOMEM;
+        r = jsondoc_add_string(o, key, text);
+        sodium_memzero(text, strlen(text));
+        free(text);
+        return r;
 }

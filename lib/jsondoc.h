@@ -60,6 +60,15 @@ const char *jsondoc_get_string(json_object *o, const char *key);
 int64_t jsondoc_get_int(json_object *o, const char *key);
 json_object *jsondoc_get_array(json_object *o, const char *key);
 
+/* Building documents. Each adds key to o and returns 0 or -ENOMEM;
+ * jsondoc_add takes v (NULL: -ENOMEM, as from a failed json_object_new_*),
+ * a NULL string is added as "", base64url text is wiped after use (it may
+ * encode a key). */
+int jsondoc_add(json_object *o, const char *key, json_object *v);
+int jsondoc_add_string(json_object *o, const char *key, const char *value);
+int jsondoc_add_int(json_object *o, const char *key, int64_t value);
+int jsondoc_add_b64(json_object *o, const char *key, const uint8_t *data, size_t len);
+
 /* Serialises o like Go's json.MarshalIndent(o, "", "  ") followed by "\n":
  * two-space indentation, "key": value, "[]" for an empty array, '/' not
  * escaped; object keys in insertion order. With secret, *ret is

@@ -40,48 +40,6 @@ static char *quoted(const char *s) {
         return jsondoc_quote(s);
 }
 
-static int add_string(json_object *o, const char *key, const char *value) {
-        json_object *s = json_object_new_string(value);
-
-        if (!s)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, s) < 0) {
-                json_object_put(s);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-static int add_b64(json_object *o, const char *key, const uint8_t *data, size_t len) {
-        _cleanup_free_ char *s = NULL;
-
-        if (b64u_encode(data, len, &s) < 0)
-                return -ENOMEM;
-        return add_string(o, key, s);
-}
-
-static int add_int(json_object *o, const char *key, int v) {
-        json_object *i = json_object_new_int(v);
-
-        if (!i)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, i) < 0) {
-                json_object_put(i);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-static int add_object(json_object *o, const char *key, json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 static int append_object(json_object *arr, json_object *v) {
         if (!v)
                 return -ENOMEM;
@@ -146,11 +104,11 @@ static int format_document(const char *suite, const char *key, const void *doc, 
                 json_object_put(arr);
                 return -ENOMEM;
         }
-        r = add_int(o, "version", TRUST_VERSION);
+        r = jsondoc_add_int(o, "version", TRUST_VERSION);
         if (r >= 0)
-                r = add_string(o, "crypto_suite", suite);
+                r = jsondoc_add_string(o, "crypto_suite", suite);
         if (r >= 0)
-                r = add_object(o, key, arr);
+                r = jsondoc_add(o, key, arr);
         else
                 json_object_put(arr);
         for (size_t i = 0; r >= 0 && i < n; i++)
@@ -466,20 +424,20 @@ static json_object *known_server_json(const known_server *e) {
 
         if (!o)
                 return NULL;
-        r = add_string(o, "name", e->name);
+        r = jsondoc_add_string(o, "name", e->name);
         if (r >= 0)
-                r = add_b64(o, "key_id", e->key.enc_id, ENCKEY_ID_LEN);
+                r = jsondoc_add_b64(o, "key_id", e->key.enc_id, ENCKEY_ID_LEN);
         if (r >= 0)
-                r = add_b64(o, "public_key", e->key.enc_pub, e->key.enc_pub_len);
+                r = jsondoc_add_b64(o, "public_key", e->key.enc_pub, e->key.enc_pub_len);
         if (r >= 0 && e->key.has_signing) {
-                r = add_b64(o, "signing_key_id", e->key.sig_id, SIGKEY_ID_LEN);
+                r = jsondoc_add_b64(o, "signing_key_id", e->key.sig_id, SIGKEY_ID_LEN);
                 if (r >= 0)
-                        r = add_b64(o, "signing_public_key", e->key.sig_spki, SIGKEY_SPKI_LEN);
+                        r = jsondoc_add_b64(o, "signing_public_key", e->key.sig_spki, SIGKEY_SPKI_LEN);
         }
         if (r >= 0 && e->client_identity && *e->client_identity)
-                r = add_string(o, "client_identity", e->client_identity);
+                r = jsondoc_add_string(o, "client_identity", e->client_identity);
         if (r >= 0 && e->created_at && *e->created_at)
-                r = add_string(o, "created_at", e->created_at);
+                r = jsondoc_add_string(o, "created_at", e->created_at);
         return r < 0 ? NULL : TAKE_PTR(o);
 }
 
@@ -797,13 +755,13 @@ static json_object *authorized_client_json(const authorized_client *e) {
 
         if (!o)
                 return NULL;
-        r = add_string(o, "name", e->name);
+        r = jsondoc_add_string(o, "name", e->name);
         if (r >= 0)
-                r = add_b64(o, "signing_key_id", e->id, SIGKEY_ID_LEN);
+                r = jsondoc_add_b64(o, "signing_key_id", e->id, SIGKEY_ID_LEN);
         if (r >= 0)
-                r = add_b64(o, "signing_public_key", e->spki, SIGKEY_SPKI_LEN);
+                r = jsondoc_add_b64(o, "signing_public_key", e->spki, SIGKEY_SPKI_LEN);
         if (r >= 0 && e->created_at && *e->created_at)
-                r = add_string(o, "created_at", e->created_at);
+                r = jsondoc_add_string(o, "created_at", e->created_at);
         return r < 0 ? NULL : TAKE_PTR(o);
 }
 

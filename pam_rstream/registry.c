@@ -67,26 +67,6 @@ static int record_path(const char *dir, uint32_t audit_session, char **ret) {
         return asprintf(ret, "%s/%" PRIu32, dir, audit_session) < 0 ? -ENOMEM : 0;
 }
 
-static int add_string(json_object *o, const char *key, const char *value) {
-        json_object *v = json_object_new_string(value ? value : "");
-
-        if (!v || json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-static int add_int(json_object *o, const char *key, int64_t value) {
-        json_object *v = json_object_new_int64(value);
-
-        if (!v || json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 static int format_record(const rstream_record *r, char **ret, size_t *ret_len) {
         _cleanup_(json_object_putp) json_object *o = json_object_new_object();
         char opened[32] = "";
@@ -99,19 +79,23 @@ static int format_record(const rstream_record *r, char **ret, size_t *ret_len) {
                 return -EINVAL;
         if (r->opener_start_time > INT64_MAX)
                 return -ERANGE;
-        if (add_int(o, "version", RECORD_VERSION) < 0 || add_int(o, "audit_session", r->audit_session) < 0 ||
-            add_int(o, "loginuid", r->loginuid) < 0 || add_string(o, "caller", r->caller) < 0 ||
-            add_string(o, "key_id", r->key_id) < 0 || add_string(o, "principal_id", r->principal_id) < 0 ||
-            add_string(o, "device_id", r->device_id) < 0 || add_string(o, "user", r->user) < 0 ||
-            add_int(o, "uid", r->uid) < 0 || add_int(o, "sudo", r->sudo ? 1 : 0) < 0 ||
-            add_string(o, "rule", r->rule) < 0 || add_string(o, "session_id", r->session_id) < 0 ||
-            add_string(o, "server_id", r->server_id) < 0 ||
-            add_string(o, "requested_user", r->requested_user) < 0 ||
-            add_string(o, "default_user", r->default_user) < 0 ||
-            add_string(o, "server_labels", r->server_labels) < 0 ||
-            add_int(o, "opener_pid", r->opener_pid) < 0 ||
-            add_int(o, "opener_start_time", (int64_t) r->opener_start_time) < 0 ||
-            add_string(o, "opened_at", opened) < 0)
+        if (jsondoc_add_int(o, "version", RECORD_VERSION) < 0 ||
+            jsondoc_add_int(o, "audit_session", r->audit_session) < 0 ||
+            jsondoc_add_int(o, "loginuid", r->loginuid) < 0 ||
+            jsondoc_add_string(o, "caller", r->caller) < 0 ||
+            jsondoc_add_string(o, "key_id", r->key_id) < 0 ||
+            jsondoc_add_string(o, "principal_id", r->principal_id) < 0 ||
+            jsondoc_add_string(o, "device_id", r->device_id) < 0 ||
+            jsondoc_add_string(o, "user", r->user) < 0 || jsondoc_add_int(o, "uid", r->uid) < 0 ||
+            jsondoc_add_int(o, "sudo", r->sudo ? 1 : 0) < 0 || jsondoc_add_string(o, "rule", r->rule) < 0 ||
+            jsondoc_add_string(o, "session_id", r->session_id) < 0 ||
+            jsondoc_add_string(o, "server_id", r->server_id) < 0 ||
+            jsondoc_add_string(o, "requested_user", r->requested_user) < 0 ||
+            jsondoc_add_string(o, "default_user", r->default_user) < 0 ||
+            jsondoc_add_string(o, "server_labels", r->server_labels) < 0 ||
+            jsondoc_add_int(o, "opener_pid", r->opener_pid) < 0 ||
+            jsondoc_add_int(o, "opener_start_time", (int64_t) r->opener_start_time) < 0 ||
+            jsondoc_add_string(o, "opened_at", opened) < 0)
                 return -ENOMEM;
         return jsondoc_format(o, false, ret, ret_len);
 }
