@@ -434,23 +434,8 @@ static int do_sync(int argc, char **argv) {
 }
 
 int verb_accounts(int argc, char **argv) {
-        if (argc < 2) {
-                help(stderr);
-                return 2;
-        }
-        if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-                help(stdout);
-                return 0;
-        }
-        if (strcmp(argv[1], "add") == 0)
-                return do_add(argc - 1, argv + 1);
-        if (strcmp(argv[1], "remove") == 0)
-                return do_remove(argc - 1, argv + 1);
-        if (strcmp(argv[1], "list") == 0)
-                return do_list(argc - 1, argv + 1);
-        if (strcmp(argv[1], "sync") == 0)
-                return do_sync(argc - 1, argv + 1);
-        fprintf(stderr, "webtty accounts: unknown command \"%s\"\n", argv[1]);
-        help(stderr);
-        return 2;
+        static const output_subcommand cmds[] = {
+                {"add", do_add}, {"remove", do_remove}, {"list", do_list}, {"sync", do_sync}};
+
+        return output_subcommand_run("accounts", argc, argv, cmds, ELEMENTSOF(cmds), help);
 }

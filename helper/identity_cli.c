@@ -506,24 +506,19 @@ static int identity_remove(int argc, char **argv) {
         return fflush(stdout) == 0 ? 0 : output_fail(-EIO, NULL);
 }
 
+static int identity_create(int argc, char **argv) {
+        return identity_create_or_show(argc, argv, true);
+}
+
+static int identity_show(int argc, char **argv) {
+        return identity_create_or_show(argc, argv, false);
+}
+
 int verb_identity(int argc, char **argv) {
-        if (argc < 2) {
-                identity_help(stderr);
-                return 2;
-        }
-        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
-                identity_help(stdout);
-                return 0;
-        }
-        if (strcmp(argv[1], "create") == 0)
-                return identity_create_or_show(argc - 1, argv + 1, true);
-        if (strcmp(argv[1], "show") == 0)
-                return identity_create_or_show(argc - 1, argv + 1, false);
-        if (strcmp(argv[1], "list") == 0)
-                return identity_list(argc - 1, argv + 1);
-        if (strcmp(argv[1], "remove") == 0)
-                return identity_remove(argc - 1, argv + 1);
-        fprintf(stderr, "webtty identity: unknown command \"%s\"\n", argv[1]);
-        identity_help(stderr);
-        return 2;
+        static const output_subcommand cmds[] = {{"create", identity_create},
+                                                 {"show", identity_show},
+                                                 {"list", identity_list},
+                                                 {"remove", identity_remove}};
+
+        return output_subcommand_run("identity", argc, argv, cmds, ELEMENTSOF(cmds), identity_help);
 }

@@ -74,3 +74,23 @@ int output_fail(int r, const char *message) {
         fprintf(stderr, "webtty: %s\n", message ? message : strerror(r < 0 ? -r : r));
         return 1;
 }
+
+int output_subcommand_run(const char *verb, int argc, char **argv, const output_subcommand *cmds, size_t n,
+                          void (*help)(FILE *f)) {
+        if (argc < 2) {
+                help(stderr);
+                return 2;
+        }
+        if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+                help(stdout);
+                return 0;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(argv[1], cmds[i].name) == 0)
+                        return cmds[i].run(argc - 1, argv + 1);
+        fprintf(stderr, "webtty %s: unknown command \"%s\" (expected ", verb, argv[1]);
+        for (size_t i = 0; i < n; i++)
+                fprintf(stderr, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ", cmds[i].name);
+        fprintf(stderr, ")\n");
+        return 2;
+}

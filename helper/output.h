@@ -4,6 +4,8 @@
  * one trailing newline), built with json-c. */
 #pragma once
 
+#include <stdio.h>
+
 #include <json-c/json.h>
 
 #include "macro.h"
@@ -34,3 +36,15 @@ int output_json_list(const char *key, size_t n, json_object *(*item)(size_t i, v
 /* Prints "webtty: <message>" (or strerror(-r)) to stderr; returns 1, the exit
  * status of a failed file verb. */
 int output_fail(int r, const char *message);
+
+/* One `webtty <verb>` subcommand. */
+typedef struct output_subcommand {
+        const char *name;
+        int (*run)(int argc, char **argv); /* argv[0] is the subcommand */
+} output_subcommand;
+
+/* Runs the subcommand named by argv[1]: help(stdout) and 0 for -h, --help
+ * or help; help(stderr) and 2 without one; for an unknown one
+ * "webtty <verb>: unknown command "<x>" (expected a, b or c)" and 2. */
+int output_subcommand_run(const char *verb, int argc, char **argv, const output_subcommand *cmds, size_t n,
+                          void (*help)(FILE *f));

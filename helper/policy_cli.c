@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "macro.h"
+#include "output.h"
 #include "policy.h"
 
 #define LABELS_MAX 64
@@ -250,24 +251,17 @@ static int verb_explain(int argc, char **argv) {
         return d.allow ? 0 : 1;
 }
 
-int verb_policy(int argc, char **argv) {
-        if (argc < 2) {
-                policy_help(stderr);
-                return 2;
-        }
-        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+/* `check --help` is help, not a file named "--help". */
+static int policy_check(int argc, char **argv) {
+        if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
                 policy_help(stdout);
                 return 0;
         }
-        if (strcmp(argv[1], "check") == 0) {
-                if (argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
-                        policy_help(stdout);
-                        return 0;
-                }
-                return verb_check(argc - 1, argv + 1);
-        }
-        if (strcmp(argv[1], "explain") == 0)
-                return verb_explain(argc - 1, argv + 1);
-        fprintf(stderr, "webtty policy: unknown command \"%s\" (expected check or explain)\n", argv[1]);
-        return 2;
+        return verb_check(argc, argv);
+}
+
+int verb_policy(int argc, char **argv) {
+        static const output_subcommand cmds[] = {{"check", policy_check}, {"explain", verb_explain}};
+
+        return output_subcommand_run("policy", argc, argv, cmds, ELEMENTSOF(cmds), policy_help);
 }

@@ -385,23 +385,10 @@ static int ac_remove(int argc, char **argv) {
 }
 
 int verb_authorized_client(int argc, char **argv) {
-        if (argc < 2) {
-                authorized_client_help(stderr);
-                return 2;
-        }
-        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
-                authorized_client_help(stdout);
-                return 0;
-        }
-        if (strcmp(argv[1], "add") == 0)
-                return ac_add(argc - 1, argv + 1);
-        if (strcmp(argv[1], "list") == 0)
-                return ac_list(argc - 1, argv + 1);
-        if (strcmp(argv[1], "remove") == 0)
-                return ac_remove(argc - 1, argv + 1);
-        fprintf(stderr, "webtty authorized-client: unknown command \"%s\"\n", argv[1]);
-        authorized_client_help(stderr);
-        return 2;
+        static const output_subcommand cmds[] = {{"add", ac_add}, {"list", ac_list}, {"remove", ac_remove}};
+
+        return output_subcommand_run("authorized-client", argc, argv, cmds, ELEMENTSOF(cmds),
+                                     authorized_client_help);
 }
 
 /* ---- known-server ------------------------------------------------------- */
@@ -641,23 +628,10 @@ static int ks_remove(int argc, char **argv) {
 }
 
 int verb_known_server(int argc, char **argv) {
-        if (argc < 2) {
-                known_server_help(stderr);
-                return 2;
-        }
-        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
-                known_server_help(stdout);
-                return 0;
-        }
-        if (strcmp(argv[1], "add") == 0)
-                return ks_add(argc - 1, argv + 1);
-        if (strcmp(argv[1], "list") == 0)
-                return ks_list(argc - 1, argv + 1);
-        if (strcmp(argv[1], "set-identity") == 0)
-                return ks_set_identity(argc - 1, argv + 1);
-        if (strcmp(argv[1], "remove") == 0)
-                return ks_remove(argc - 1, argv + 1);
-        fprintf(stderr, "webtty known-server: unknown command \"%s\"\n", argv[1]);
-        known_server_help(stderr);
-        return 2;
+        static const output_subcommand cmds[] = {{"add", ks_add},
+                                                 {"list", ks_list},
+                                                 {"set-identity", ks_set_identity},
+                                                 {"remove", ks_remove}};
+
+        return output_subcommand_run("known-server", argc, argv, cmds, ELEMENTSOF(cmds), known_server_help);
 }

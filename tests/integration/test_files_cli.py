@@ -331,3 +331,19 @@ def test_help(data):
         assert out(res).startswith("Usage: webtty %s" % verb)
         res = wt(data, verb, "bogus", check=False)
         assert res.returncode == 2
+
+
+@pytest.mark.parametrize("verb,expected", [
+    ("identity", "create, show, list or remove"),
+    ("authorized-client", "add, list or remove"),
+    ("known-server", "add, list, set-identity or remove"),
+])
+def test_unknown_subcommand(data, verb, expected):
+    res = wt(data, verb, "frob", check=False)
+    assert res.returncode == 2
+    assert err(res) == 'webtty %s: unknown command "frob" (expected %s)\n' % (verb, expected)
+    res = wt(data, verb, check=False)
+    assert res.returncode == 2 and err(res).startswith("Usage: webtty %s" % verb), err(res)
+    for h in ("-h", "--help", "help"):
+        res = wt(data, verb, h)
+        assert out(res).startswith("Usage: webtty %s" % verb), out(res)
