@@ -27,6 +27,19 @@ def _wait_for(path, timeout=5.0):
         time.sleep(0.02)
 
 
+def _wait_for_text(path, needle, timeout=5.0):
+    """The log as soon as it holds needle (re-read from the file each time: a write by
+    another process need not be visible through an already open reader at once)."""
+    end = time.monotonic() + timeout
+    while True:
+        with open(path) as f:
+            text = f.read()
+        if needle in text or time.monotonic() >= end:
+            assert needle in text, "%s: %r not found in %r" % (path, needle, text)
+            return text
+        time.sleep(0.05)
+
+
 def _stop(p):
     if p.poll() is None:
         os.killpg(p.pid, signal.SIGTERM)
@@ -64,9 +77,7 @@ def test_socket_activation(fdname):
             s.close()
             assert resp.startswith(b"HTTP/1.1 101"), resp
             assert b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" in resp
-        log.seek(0)
-        text = log.read()
-        assert "listening on fd:3(%s,%s)" % (fdname, fdname) in text, text
+        text = _wait_for_text(log.name, "listening on fd:3(%s,%s)" % (fdname, fdname))
         assert "listening on unix:" not in text and "127.0.0.1:8080" not in text, text
     finally:
         _stop(p)
