@@ -504,18 +504,11 @@ static const jsondoc_field identity_fields[] = {
         {"created_at", JSONDOC_TIME, "time.Time"},
 };
 
-/* Decodes the checked document doc (see identity.h for the order). */
-static int identity_from_doc(json_object *doc, endpoint_identity **ret, char **ret_error) {
-        _cleanup_(endpoint_identity_freep) endpoint_identity *id = NULL;
-        _cleanup_sodium_ uint8_t *enc_priv = NULL, *sig_priv = NULL;
-        _cleanup_free_ uint8_t *enc_pub = NULL, *sig_pub = NULL;
+/* The version and crypto suite of a checked document. */
+static int identity_doc_suite(json_object *doc, enckey_suite *ret, char **ret_error) {
         _cleanup_free_ char *suite_trimmed = NULL;
         const char *suite_text;
-        uint8_t enc_id[ENCKEY_ID_LEN], sig_id[SIGKEY_ID_LEN];
-        size_t len, enc_pub_len, sig_pub_len;
-        enckey_suite suite;
         int64_t version;
-        int r;
 
         version = jsondoc_get_int(doc, "version");
         if (version != IDENTITY_VERSION)
@@ -526,16 +519,31 @@ static int identity_from_doc(json_object *doc, endpoint_identity **ret, char **r
         if (!suite_trimmed)
                 return oom(ret_error);
         if (strcmp(suite_trimmed, IDENTITY_SUITE_X25519) == 0)
-                suite = ENCKEY_SUITE_X25519;
+                *ret = ENCKEY_SUITE_X25519;
         else if (strcmp(suite_trimmed, IDENTITY_SUITE_P256) == 0)
-                suite = ENCKEY_SUITE_P256;
+                *ret = ENCKEY_SUITE_P256;
         else {
                 _cleanup_free_ char *q = jsondoc_quote(suite_text);
 
                 return errmsg_set(ret_error, -EINVAL, "unsupported WebTTY endpoint identity crypto suite %s",
                                   q ? q : "\"\"");
         }
+        return 0;
+}
 
+/* Decodes the checked document doc (see identity.h for the order). */
+static int identity_from_doc(json_object *doc, endpoint_identity **ret, char **ret_error) {
+        _cleanup_(endpoint_identity_freep) endpoint_identity *id = NULL;
+        _cleanup_sodium_ uint8_t *enc_priv = NULL, *sig_priv = NULL;
+        _cleanup_free_ uint8_t *enc_pub = NULL, *sig_pub = NULL;
+        uint8_t enc_id[ENCKEY_ID_LEN], sig_id[SIGKEY_ID_LEN];
+        size_t len, enc_pub_len, sig_pub_len;
+        enckey_suite suite;
+        int r;
+
+        r = identity_doc_suite(doc, &suite, ret_error);
+        if (r < 0)
+                return r;
         id = calloc(1, sizeof(*id));
         if (!id)
                 return oom(ret_error);
@@ -596,7 +604,48 @@ static int identity_from_doc(json_object *doc, endpoint_identity **ret, char **r
         return 0;
 }
 
-int endpoint_identity_parse(const void *data, size_t len, endpoint_identity **ret, char **ret_error) {
+/* The public half of a checked document: the encryption key id must be the
+ * public key's, and the signing key id the signing public key's; the
+ * private fields are never decoded. */
+static int public_from_doc(json_object *doc, endpoint_public *ret, char **ret_error) {
+        _cleanup_free_ uint8_t *enc_pub = NULL;
+        uint8_t enc_id[ENCKEY_ID_LEN];
+        endpoint_public p = {};
+        size_t enc_pub_len;
+        enckey_suite suite;
+        int r;
+
+        r = identity_doc_suite(doc, &suite, ret_error);
+        if (r < 0)
+                return r;
+        r = keymat_decode_exact(jsondoc_get_string(doc, "encryption_key_id"), enc_id, ENCKEY_ID_LEN,
+                                "WebTTY endpoint encryption key id", ret_error);
+        if (r < 0)
+                return r;
+        r = keymat_decode(jsondoc_get_string(doc, "encryption_public_key"),
+                          suite == ENCKEY_SUITE_X25519 ? 32 : 65, "WebTTY endpoint encryption public key",
+                          false, &enc_pub, &enc_pub_len, ret_error);
+        if (r < 0)
+                return r;
+        r = endpoint_public_from_encryption_key(enc_pub, enc_pub_len, &p, ret_error);
+        if (r < 0)
+                return r;
+        if (memcmp(enc_id, p.enc_id, ENCKEY_ID_LEN) != 0)
+                return errmsg_set(ret_error, -EINVAL,
+                                  "WebTTY endpoint encryption key id does not match public key");
+        r = endpoint_public_set_signing(&p, jsondoc_get_string(doc, "signing_key_id"),
+                                        jsondoc_get_string(doc, "signing_public_key"), "WebTTY endpoint",
+                                        ret_error);
+        if (r < 0)
+                return r;
+        *ret = p;
+        return 0;
+}
+
+/* Parses and checks the document's shape, then decodes it with from_doc
+ * (identity_from_doc or public_from_doc). The parsed tree is wiped. */
+static int identity_parse_with(const void *data, size_t len, int (*from_doc)(json_object *, void *, char **),
+                               void *ret, char **ret_error) {
         _cleanup_(json_object_putp) json_object *doc = NULL;
         int r;
 
@@ -607,9 +656,26 @@ int endpoint_identity_parse(const void *data, size_t len, endpoint_identity **re
                                  identity_fields, ELEMENTSOF(identity_fields), IDENTITY_DECODE_PREFIX,
                                  ret_error);
         if (r >= 0)
-                r = identity_from_doc(doc, ret, ret_error);
+                r = from_doc(doc, ret, ret_error);
         jsondoc_wipe(doc);
         return r;
+}
+
+static int identity_from_doc_cb(json_object *doc, void *ret, char **ret_error) {
+        return identity_from_doc(doc, ret, ret_error);
+}
+
+static int public_from_doc_cb(json_object *doc, void *ret, char **ret_error) {
+        return public_from_doc(doc, ret, ret_error);
+}
+
+int endpoint_identity_parse(const void *data, size_t len, endpoint_identity **ret, char **ret_error) {
+        return identity_parse_with(data, len, identity_from_doc_cb, ret, ret_error);
+}
+
+int endpoint_public_parse_identity_document(const void *data, size_t len, endpoint_public *ret,
+                                            char **ret_error) {
+        return identity_parse_with(data, len, public_from_doc_cb, ret, ret_error);
 }
 
 int endpoint_identity_format(const endpoint_identity *id, time_t now, char **ret, size_t *ret_len) {
@@ -657,7 +723,9 @@ int endpoint_identity_format(const endpoint_identity *id, time_t now, char **ret
         return r;
 }
 
-int endpoint_identity_load(const char *path, endpoint_identity **ret, char **ret_error) {
+/* Reads path with the secret-file checks and decodes it with from_doc. */
+static int identity_load_with(const char *path, int (*from_doc)(json_object *, void *, char **), void *ret,
+                              char **ret_error) {
         uint8_t *data = NULL;
         size_t len = 0;
         int r;
@@ -665,11 +733,19 @@ int endpoint_identity_load(const char *path, endpoint_identity **ret, char **ret
         r = safefile_read(path, IDENTITY_FILE_LABEL, &data, &len, ret_error);
         if (r < 0)
                 return r;
-        r = endpoint_identity_parse(data, len, ret, ret_error);
+        r = identity_parse_with(data, len, from_doc, ret, ret_error);
         safefile_buffer_free(data, len);
         if (r < 0)
                 return errmsg_prefix(ret_error, r, "load WebTTY endpoint identity %s", path);
         return 0;
+}
+
+int endpoint_identity_load(const char *path, endpoint_identity **ret, char **ret_error) {
+        return identity_load_with(path, identity_from_doc_cb, ret, ret_error);
+}
+
+int endpoint_public_load_identity(const char *path, endpoint_public *ret, char **ret_error) {
+        return identity_load_with(path, public_from_doc_cb, ret, ret_error);
 }
 
 int endpoint_identity_load_or_create(const char *path, enckey_suite suite, endpoint_identity **ret,

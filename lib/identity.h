@@ -166,6 +166,16 @@ int endpoint_identity_format(const endpoint_identity *id, time_t now, char **ret
  * (the reference prefixes only decode errors, not the permission refusal). */
 int endpoint_identity_load(const char *path, endpoint_identity **ret, char **ret_error);
 
+/* The public half of an identity document, for a verifier that needs the
+ * key ids and public keys only (pam_rstream): the same document checks and
+ * file checks as above, the same messages for the public fields, plus
+ *   "WebTTY endpoint encryption key id does not match public key"
+ *   "WebTTY endpoint signing key id does not match public key"
+ * The private fields are never decoded (the document text is wiped). */
+int endpoint_public_parse_identity_document(const void *data, size_t len, endpoint_public *ret,
+                                            char **ret_error);
+int endpoint_public_load_identity(const char *path, endpoint_public *ret, char **ret_error);
+
 /* Load-or-create (host spec §1.2): an existing valid file is returned
  * unchanged (read without the lock, so read access suffices); an existing
  * invalid one is an error (never overwritten); a missing one is re-checked

@@ -58,7 +58,7 @@ static char *dup_or_empty(bool has, const char *s) {
 
 int rstream_verify(const rstream_args *a, const loginproto_proof *p, rstream_caller *c,
                    rstream_verify_fail *ret_fail, char **ret_error) {
-        _cleanup_(endpoint_identity_freep) endpoint_identity *id = NULL;
+        endpoint_public server_key;
         lookup_state st = {.path = a->authorized_clients};
         uint8_t cred_hash[AUTH_HASH_LEN], transcript[AUTH_HASH_LEN];
         _cleanup_free_ char *detail = NULL;
@@ -66,7 +66,8 @@ int rstream_verify(const rstream_args *a, const loginproto_proof *p, rstream_cal
         int code = 0, r;
 
         *ret_fail = RSTREAM_VERIFY_UNAVAIL;
-        r = endpoint_identity_load(a->identity, &id, ret_error);
+        /* Only the public half: the server's private keys have no business here. */
+        r = endpoint_public_load_identity(a->identity, &server_key, ret_error);
         if (r < 0) {
                 if (r == -ENOMEM)
                         *ret_fail = RSTREAM_VERIFY_NOMEM;
@@ -97,9 +98,9 @@ int rstream_verify(const rstream_args *a, const loginproto_proof *p, rstream_cal
                 .workspace_id = a->workspace_id,
                 .project_id = a->project_id,
                 .server_id = a->server_id,
-                .server_signing_key_id = id->pub.sig_id,
-                .server_encryption_key_id = id->pub.enc_id,
-                .key_envelope_suite = (uint32_t) id->pub.suite,
+                .server_signing_key_id = server_key.sig_id,
+                .server_encryption_key_id = server_key.enc_id,
+                .key_envelope_suite = (uint32_t) server_key.suite,
                 .nonce = p->nonce,
         };
 

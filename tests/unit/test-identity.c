@@ -490,6 +490,76 @@ START_TEST(test_load_and_permissions) {
 }
 END_TEST
 
+static void expect_public_doc_error(const char *from, const char *to, const char *want) {
+        _cleanup_free_ char *doc = fixture_with(from, to), *err = NULL;
+        endpoint_public p;
+
+        ck_assert_int_lt(endpoint_public_parse_identity_document(doc, strlen(doc), &p, &err), 0);
+        ck_assert_msg(err && strcmp(err, want) == 0, "error \"%s\", want \"%s\"", err ? err : "(null)",
+                      want);
+}
+
+/* The public half gives what the full loader derives from the private keys,
+ * checks the ids against the public keys, and never looks at the private
+ * fields. */
+START_TEST(test_public_half) {
+        _cleanup_(endpoint_identity_freep) endpoint_identity *full = NULL, *p256 = NULL;
+        _cleanup_free_ char *err = NULL, *s = NULL, *path = join(dir, "pub.identity.json"), *want = NULL,
+                            *bad_priv = fixture_with(FX_ENC_PRIV, "AAAA");
+        char *text = NULL;
+        endpoint_public pub, pub2;
+        size_t len;
+
+        ck_assert_int_eq(endpoint_public_parse_identity_document(fixture, strlen(fixture), &pub, &err), 0);
+        ck_assert_int_eq(endpoint_public_format(&pub, &s), 0);
+        ck_assert_str_eq(s, A5_IDENTITY);
+        ck_assert_int_eq(endpoint_identity_parse(fixture, strlen(fixture), &full, &err), 0);
+        ck_assert(memcmp(&pub, &full->pub, sizeof(pub)) == 0);
+
+        ck_assert_int_eq(endpoint_identity_generate(ENCKEY_SUITE_P256, &p256), 0);
+        ck_assert_int_eq(endpoint_identity_format(p256, FX_TIME, &text, &len), 0);
+        ck_assert_int_eq(endpoint_public_parse_identity_document(text, len, &pub2, &err), 0);
+        sodium_free(text);
+        ck_assert_int_eq(pub2.suite, ENCKEY_SUITE_P256);
+        ck_assert(memcmp(&pub2, &p256->pub, sizeof(pub2)) == 0);
+
+        /* A private key that does not decode is the full loader's business only. */
+        ck_assert_int_eq(endpoint_public_parse_identity_document(bad_priv, strlen(bad_priv), &pub2, &err), 0);
+
+        expect_public_doc_error("\"encryption_key_id\": \"" A5_ENC_ID,
+                            "\"encryption_key_id\": \"AAAAAAAAAAAAAAAAAAAAAA",
+                            "WebTTY endpoint encryption key id does not match public key");
+        expect_public_doc_error("\"signing_key_id\": \"" A5_SIG_ID,
+                            "\"signing_key_id\": \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                            "WebTTY endpoint signing key id does not match public key");
+        expect_public_doc_error("\"version\": 1", "\"version\": 3",
+                            "unsupported WebTTY endpoint identity version 3");
+        expect_public_doc_error("\"version\": 1", "\"versio\": 1",
+                            "decode WebTTY endpoint identity: json: unknown field \"versio\"");
+
+        /* Loading: the secret-file checks and the load prefix as the full loader. */
+        write_text(path, fixture, 0600);
+        ck_assert_int_eq(endpoint_public_load_identity(path, &pub2, &err), 0);
+        ck_assert(memcmp(&pub, &pub2, sizeof(pub)) == 0);
+        ck_assert_int_eq(chmod(path, 0640), 0);
+        ck_assert_int_ge(
+                asprintf(&want, "E2E identity file %s must not be readable by group or others", path), 0);
+        ck_assert_error(endpoint_public_load_identity(path, &pub2, &err), err, want);
+        free(want);
+        write_text(path, bad_priv, 0600);
+        ck_assert_int_eq(endpoint_public_load_identity(path, &pub2, &err), 0);
+        free(s);
+        s = fixture_with("\"version\": 1", "\"version\": 2");
+        write_text(path, s, 0600);
+        ck_assert_int_ge(
+                asprintf(&want,
+                         "load WebTTY endpoint identity %s: unsupported WebTTY endpoint identity version 2",
+                         path),
+                0);
+        ck_assert_error(endpoint_public_load_identity(path, &pub2, &err), err, want);
+}
+END_TEST
+
 START_TEST(test_load_or_create) {
         _cleanup_(endpoint_identity_freep) endpoint_identity *a = NULL, *b = NULL, *c = NULL;
         _cleanup_free_ char *path = join(dir, "ids/srv.identity.json"), *ids = join(dir, "ids"),
@@ -617,6 +687,7 @@ static Suite *identity_suite(void) {
         tcase_add_test(tc, test_signing_public_mismatch);
         tcase_add_test(tc, test_p256_fixture_errors);
         tcase_add_test(tc, test_load_and_permissions);
+        tcase_add_test(tc, test_public_half);
         tcase_add_test(tc, test_load_or_create);
         tcase_add_test(tc, test_inline);
         tcase_add_test(tc, test_jsondoc);
