@@ -3,7 +3,10 @@
  *
  * A refused document must come with a message. An accepted one is written
  * back with endpoint_identity_format(); that text must parse to the same
- * keys, and writing it again must give the same bytes (a fixed point). */
+ * keys, and writing it again must give the same bytes (a fixed point).
+ * The public-half reader (endpoint_public_parse_identity_document(), what
+ * pam_rstream uses) runs on every input too: it must accept whatever the
+ * full reader accepts, with the same public half, and explain a refusal. */
 
 #include <stdint.h>
 #include <stdio.h>
@@ -27,9 +30,14 @@
                 }                                                                                           \
         } while (0)
 
+static char *mfree_str(char *p) {
+        free(p);
+        return NULL;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_(endpoint_identity_freep) endpoint_identity *id = NULL, *again = NULL;
-        _cleanup_free_ char *err = NULL, *text = NULL;
+        _cleanup_free_ char *err = NULL, *text = NULL, *pub_text = NULL;
         char *t1 = NULL, *t2 = NULL;
         size_t l1 = 0, l2 = 0;
         int r;
@@ -38,6 +46,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 return 0;
         CHECK(sodium_init() >= 0);
 
+        endpoint_public pub;
+        int rp = endpoint_public_parse_identity_document(data, size, &pub, &err);
+        CHECK(rp == 0 || err || rp == -ENOMEM);
+        err = mfree_str(err);
+
         r = endpoint_identity_parse(data, size, &id, &err);
         if (r < 0) {
                 CHECK(!id);
@@ -45,7 +58,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 return 0;
         }
         CHECK(id && id->enc && id->sig && id->pub.has_signing);
+        CHECK(rp == 0 && pub.suite == id->pub.suite);
         CHECK(endpoint_public_format(&id->pub, &text) == 0);
+        CHECK(endpoint_public_format(&pub, &pub_text) == 0 && strcmp(text, pub_text) == 0);
 
         CHECK(endpoint_identity_format(id, FIXED_TIME, &t1, &l1) == 0);
         CHECK(l1 > 0 && t1[l1 - 1] == '\n');
