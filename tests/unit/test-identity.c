@@ -535,18 +535,19 @@ START_TEST(test_public_half) {
         expect_same_public(&pub2, &p256->pub);
 
         /* A private key that does not decode is the full loader's business only. */
-        ck_assert_int_eq(endpoint_public_parse_identity_document(bad_priv, strlen(bad_priv), &pub2, &err), 0);
+        ck_assert_int_eq(endpoint_public_parse_identity_document(bad_priv, strlen(bad_priv), &pub2, &err),
+                         0);
 
         expect_public_doc_error("\"encryption_key_id\": \"" A5_ENC_ID,
-                            "\"encryption_key_id\": \"AAAAAAAAAAAAAAAAAAAAAA",
-                            "WebTTY endpoint encryption key id does not match public key");
+                                "\"encryption_key_id\": \"AAAAAAAAAAAAAAAAAAAAAA",
+                                "WebTTY endpoint encryption key id does not match public key");
         expect_public_doc_error("\"signing_key_id\": \"" A5_SIG_ID,
-                            "\"signing_key_id\": \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-                            "WebTTY endpoint signing key id does not match public key");
+                                "\"signing_key_id\": \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                                "WebTTY endpoint signing key id does not match public key");
         expect_public_doc_error("\"version\": 1", "\"version\": 3",
-                            "unsupported WebTTY endpoint identity version 3");
+                                "unsupported WebTTY endpoint identity version 3");
         expect_public_doc_error("\"version\": 1", "\"versio\": 1",
-                            "decode WebTTY endpoint identity: json: unknown field \"versio\"");
+                                "decode WebTTY endpoint identity: json: unknown field \"versio\"");
 
         /* Loading: the secret-file checks and the load prefix as the full loader. */
         write_text(path, fixture, 0600);
