@@ -531,6 +531,20 @@ static int identity_doc_suite(json_object *doc, enckey_suite *ret, char **ret_er
         return 0;
 }
 
+/* The document's encryption key id and public key (length by suite). */
+static int decode_encryption_public(json_object *doc, enckey_suite suite, uint8_t enc_id[ENCKEY_ID_LEN],
+                                    uint8_t **ret_pub, size_t *ret_pub_len, char **ret_error) {
+        int r;
+
+        r = keymat_decode_exact(jsondoc_get_string(doc, "encryption_key_id"), enc_id, ENCKEY_ID_LEN,
+                                "WebTTY endpoint encryption key id", ret_error);
+        if (r < 0)
+                return r;
+        return keymat_decode(jsondoc_get_string(doc, "encryption_public_key"),
+                             suite == ENCKEY_SUITE_X25519 ? 32 : 65, "WebTTY endpoint encryption public key",
+                             false, ret_pub, ret_pub_len, ret_error);
+}
+
 /* Decodes the checked document doc (see identity.h for the order). */
 static int identity_from_doc(json_object *doc, endpoint_identity **ret, char **ret_error) {
         _cleanup_(endpoint_identity_freep) endpoint_identity *id = NULL;
@@ -557,13 +571,7 @@ static int identity_from_doc(json_object *doc, endpoint_identity **ret, char **r
                 return oom(ret_error);
         if (r < 0)
                 return errmsg_set(ret_error, -EINVAL, "parse E2E identity private key: invalid private key");
-        r = keymat_decode_exact(jsondoc_get_string(doc, "encryption_key_id"), enc_id, ENCKEY_ID_LEN,
-                                "WebTTY endpoint encryption key id", ret_error);
-        if (r < 0)
-                return r;
-        r = keymat_decode(jsondoc_get_string(doc, "encryption_public_key"),
-                          suite == ENCKEY_SUITE_X25519 ? 32 : 65, "WebTTY endpoint encryption public key",
-                          false, &enc_pub, &enc_pub_len, ret_error);
+        r = decode_encryption_public(doc, suite, enc_id, &enc_pub, &enc_pub_len, ret_error);
         if (r < 0)
                 return r;
         if (memcmp(enc_id, id->enc->id, ENCKEY_ID_LEN) != 0)
@@ -618,13 +626,7 @@ static int public_from_doc(json_object *doc, endpoint_public *ret, char **ret_er
         r = identity_doc_suite(doc, &suite, ret_error);
         if (r < 0)
                 return r;
-        r = keymat_decode_exact(jsondoc_get_string(doc, "encryption_key_id"), enc_id, ENCKEY_ID_LEN,
-                                "WebTTY endpoint encryption key id", ret_error);
-        if (r < 0)
-                return r;
-        r = keymat_decode(jsondoc_get_string(doc, "encryption_public_key"),
-                          suite == ENCKEY_SUITE_X25519 ? 32 : 65, "WebTTY endpoint encryption public key",
-                          false, &enc_pub, &enc_pub_len, ret_error);
+        r = decode_encryption_public(doc, suite, enc_id, &enc_pub, &enc_pub_len, ret_error);
         if (r < 0)
                 return r;
         r = endpoint_public_from_encryption_key(enc_pub, enc_pub_len, &p, ret_error);
