@@ -7,7 +7,7 @@ SUDO=
 PKGS="build-essential autoconf automake libtool pkg-config
  libsystemd-dev libwslay-dev libhttp-parser-dev libprotobuf-c-dev protobuf-c-compiler
  libssl-dev libsodium-dev libjson-c-dev libyaml-dev check
- clang libclang-rt-14-dev valgrind systemd python3 python3-pytest procps util-linux
+ clang libclang-rt-14-dev valgrind systemd systemd-container python3 python3-pytest procps util-linux
  libpam0g-dev libpam-modules libpam-wrapper libpamtest0-dev libnss-wrapper libuid-wrapper pamtester sudo"
 [ "${1:-}" = "--bench" ] && PKGS="$PKGS openssh-server openssh-client"
 missing=

@@ -75,10 +75,14 @@ int main(int argc, char **argv) {
         (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         /* OpenSSL keeps private key numbers in its secure heap (locked,
          * wiped on free) once there is one; ours live in libsodium's. */
-        if (CRYPTO_secure_malloc_init(64 * 1024, 32) != 1)
+        r = CRYPTO_secure_malloc_init(64 * 1024, 32);
+        if (r == 0)
+                wlog_printf(LOG_WARNING, "OpenSSL secure heap unavailable; private keys in OpenSSL objects "
+                                         "use ordinary memory");
+        else if (r == 2) /* mapped and guarded, but mlock or madvise was refused */
                 wlog_printf(LOG_WARNING,
-                            "OpenSSL secure heap unavailable (RLIMIT_MEMLOCK?); private keys in "
-                            "OpenSSL objects use ordinary memory");
+                            "OpenSSL secure heap could not be locked in memory (RLIMIT_MEMLOCK, or no "
+                            "CAP_IPC_LOCK in a container); private keys in OpenSSL objects may be swapped out");
 
         n_inherited = sd_listen_fds_with_names(1, &fd_names);
         if (n_inherited < 0) {

@@ -35,6 +35,8 @@ EXTRA_DIST += \
 	tests/integration/test_client.py \
 	tests/integration/test_login.py \
 	tests/integration/test_systemd.py \
+	tests/integration/test_systemd_boot.py \
+	tests/integration/systemd_boot_inside.sh \
 	tests/integration/test_regressions.py \
 	tests/integration/test_files_cli.py \
 	tests/integration/test_e2e.py

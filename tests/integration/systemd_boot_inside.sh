@@ -1,0 +1,184 @@
+#!/bin/sh
+# The driver of test_systemd_boot.py: runs inside a container booted with systemd as
+# PID 1 (systemd-nspawn -b), as the oneshot unit wt-boot-test.service, against the
+# tree `make install` produced (units in /usr/lib/systemd/system, programs and modules
+# under /usr/local). It configures the host as an operator would and checks that the
+# shipped units work under the real service manager:
+#   - webttyd.socket activates webttyd.service (Type=notify, User=webttyd) on the
+#     first connection; a session runs as webttyd; records reach the journal with
+#     their fields; the watchdog is fed; `systemctl stop` drains and exits cleanly;
+#   - login mode: webttyd-login.socket (Accept=yes) starts one webttyd-login@
+#     instance per session, the shipped PAM service maps the caller through the
+#     policy to a template user resolved by nss_rstream, and the instance is gone
+#     after the session.
+# One line per check goes to /out/result ("ok NAME" or "not ok NAME: detail"); the
+# commands' output goes to /out/log. The container powers off when this ends.
+set -u
+
+OUT=/out
+RESULT=$OUT/result
+LOG=$OUT/log
+TOKEN=/etc/rstream/webtty/token
+CLIENT_TOKEN=/root/token
+IDENTITY=/var/lib/rstream/webtty/identities/srv.identity.json
+CLIENTS=/etc/rstream/webtty/authorized_clients/srv.json
+POLICY=/etc/rstream/webtty/policy.yaml
+URL=ws://127.0.0.1:8080
+export RSTREAM_DATA_DIR=/root/client
+: >"$RESULT"
+: >"$LOG"
+
+ok() { echo "ok $1" >>"$RESULT"; }
+not_ok() { echo "not ok $1: $2" >>"$RESULT"; }
+
+# check NAME CMD...: CMD must succeed.
+check() {
+        name=$1
+        shift
+        echo "== $name: $*" >>"$LOG"
+        if "$@" >>"$LOG" 2>&1; then ok "$name"; else not_ok "$name" "$* failed"; fi
+}
+
+# expect NAME WANT GOT: two values must be equal.
+expect() {
+        if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "want '$2', got '$3'"; fi
+}
+
+# eventually NAME SECONDS CMD...: CMD must succeed within SECONDS.
+eventually() {
+        name=$1
+        n=$(($2 * 10))
+        shift 2
+        while ! "$@" >/dev/null 2>&1; do
+                n=$((n - 1))
+                if [ "$n" -le 0 ]; then
+                        not_ok "$name" "$* did not succeed in time"
+                        return
+                fi
+                sleep 0.1
+        done
+        ok "$name"
+}
+
+prop() { systemctl show -p "$2" --value "$1"; }
+
+# ---- the operator's set-up ------------------------------------------------
+
+setup() {
+        ldconfig
+        # Spawn-mode sessions run as this user and start in its home (as the reference).
+        useradd --system --user-group --home-dir /var/lib/webttyd --create-home --shell /usr/sbin/nologin webttyd
+        install -d -m 0755 /etc/rstream/webtty /etc/rstream/webtty/authorized_clients \
+                /var/lib/rstream/webtty/identities
+        head -c 24 /dev/urandom | base64 >"$TOKEN"
+        chown webttyd:webttyd "$TOKEN"
+        chmod 0600 "$TOKEN"
+        install -m 0600 "$TOKEN" "$CLIENT_TOKEN"
+}
+
+# ---- spawn mode: the units as shipped ---------------------------------------
+
+spawn_mode() {
+        check "webttyd.socket starts" systemctl start webttyd.socket
+        expect "webttyd.service waits for the first connection" inactive \
+                "$(systemctl is-active webttyd.service)"
+        got=$(webtty exec --url "$URL" --auth-token-file "$CLIENT_TOKEN" -- sh -c 'id -un; exit 7' 2>>"$LOG")
+        expect "a session through the activated socket exits 7" 7 $?
+        expect "the session runs as the service user" webttyd "$got"
+        expect "webttyd.service is active after activation" active "$(systemctl is-active webttyd.service)"
+        expect "webttyd runs as User=webttyd" webttyd "$(ps -o user= -p "$(prop webttyd.service MainPID)")"
+        expect "Type=notify: READY reached" running "$(prop webttyd.service SubState)"
+        eventually "session records reach the journal with their fields" 5 \
+                sh -c 'journalctl -u webttyd.service -o verbose --no-pager | grep -q "EXIT_CODE=7"'
+
+        # The watchdog: WatchdogSec=1 for this test; webttyd must keep feeding it.
+        mkdir -p /run/systemd/system/webttyd.service.d
+        printf '[Service]\nWatchdogSec=1\n' >/run/systemd/system/webttyd.service.d/watchdog.conf
+        systemctl daemon-reload
+        check "restart with WatchdogSec=1" systemctl restart webttyd.service
+        sleep 4
+        expect "the watchdog is fed (no restart after 4 s)" "active 0" \
+                "$(systemctl is-active webttyd.service) $(prop webttyd.service NRestarts)"
+        ts=$(prop webttyd.service WatchdogTimestampMonotonic)
+        if [ -n "$ts" ] && [ "$ts" != 0 ]; then ok "WATCHDOG=1 received"; else not_ok "WATCHDOG=1 received" "$ts"; fi
+        rm -f /run/systemd/system/webttyd.service.d/watchdog.conf
+        systemctl daemon-reload
+
+        # Stop with a session open: webttyd drains (--shutdown-timeout), exits by itself.
+        webtty exec --url "$URL" --auth-token-file "$CLIENT_TOKEN" -- sleep 60 >>"$LOG" 2>&1 &
+        client=$!
+        eventually "a long session is running" 5 pgrep -u webttyd -x sleep
+        check "systemctl stop webttyd.service" systemctl stop webttyd.service
+        expect "webttyd exits by itself on stop (Result)" success "$(prop webttyd.service Result)"
+        eventually "the session's processes are gone" 5 sh -c '! pgrep -u webttyd -x sleep'
+        wait "$client"
+        expect "the client of the drained session fails" 1 $(($? != 0))
+}
+
+# ---- login mode ----------------------------------------------------------------
+
+login_files() {
+        webtty identity create --identity-file "$IDENTITY" >>"$LOG" 2>&1
+        chown webttyd:webttyd "$IDENTITY"
+        SERVER_KEY=$(webtty identity show --identity-file "$IDENTITY" --endpoint-identity)
+        webtty identity create --name dev-bob >>"$LOG" 2>&1
+        webtty identity create --name mallory >>"$LOG" 2>&1
+        key=$(webtty identity show --name dev-bob --endpoint-identity)
+        webtty authorized-client add dev-bob --key "$key" --authorized-clients-file "$CLIENTS" >>"$LOG" 2>&1
+        chown webttyd:webttyd "$CLIENTS"
+        cat >"$POLICY" <<'EOF'
+version: 1
+accounts:
+  uid_range: 70000-70999
+  home: /home/{user}
+  shell: /bin/sh
+rules:
+  - name: developers
+    match: {client: ["dev-*"]}
+    user_template: "rs-{name}"
+EOF
+        # The shipped PAM service, with this host's server id and the module's path
+        # (a /usr/local install).
+        sed -e 's/SERVER-ID/srv/g' -e 's| pam_rstream\.so| /usr/local/lib/security/pam_rstream.so|' \
+                /src/pam.d-webttyd >/etc/pam.d/webttyd
+        sed -i -e 's/^passwd:.*/passwd: files rstream/' -e 's/^group:.*/group: files rstream/' \
+                /etc/nsswitch.conf
+        mkdir -p /run/systemd/system/webttyd.service.d
+        cat >/run/systemd/system/webttyd.service.d/login.conf <<EOF
+[Service]
+ExecStart=
+ExecStart=/usr/local/sbin/webttyd --auth-token-file $TOKEN --execution-mode login --identity-file $IDENTITY --authorized-clients-file $CLIENTS
+EOF
+        systemctl daemon-reload
+}
+
+login_mode() {
+        login_files
+        check "webttyd-login.socket starts" systemctl start webttyd-login.socket
+        expect "the login socket is root:webttyd 0660" "root webttyd 660" \
+                "$(stat -c '%U %G %a' /run/webttyd/login.sock)"
+        check "webttyd.socket starts (login mode)" systemctl start webttyd.socket
+        got=$(webtty exec --url "$URL" --auth-token-file "$CLIENT_TOKEN" --e2e --known-server-key "$SERVER_KEY" \
+                --identity dev-bob -- sh -c 'id -un; echo "$RSTREAM_CALLER"; exit 5' 2>>"$LOG")
+        expect "a login session exits 5" 5 $?
+        expect "the caller is mapped to its template user by PAM and the policy" "rs-dev-bob dev-bob" \
+                "$(echo $got)"
+        expect "nss_rstream resolves the provisioned user" "/home/rs-dev-bob" \
+                "$(getent passwd rs-dev-bob | cut -d: -f6)"
+        eventually "the webttyd-login@ instance is gone after the session" 5 \
+                sh -c '[ -z "$(systemctl list-units --no-legend --state=active "webttyd-login@*")" ]'
+        check "an instance of webttyd-login@ ran" \
+                sh -c "journalctl --no-pager -o cat -u 'webttyd-login@*' | grep -q ."
+        webtty exec --url "$URL" --auth-token-file "$CLIENT_TOKEN" --e2e --known-server-key "$SERVER_KEY" \
+                --identity mallory -- sh -c 'echo ran' >>"$LOG" 2>&1
+        expect "an unauthorized caller is refused" 1 $(($? != 0))
+        check "webttyd stops cleanly (login mode)" systemctl stop webttyd.service
+        expect "webttyd exits by itself on stop (login mode)" success "$(prop webttyd.service Result)"
+}
+
+setup >>"$LOG" 2>&1
+spawn_mode
+login_mode
+journalctl -b --no-pager -o short-monotonic >"$OUT/journal.txt" 2>&1
+journalctl -b --no-pager -o verbose >"$OUT/journal-verbose.txt" 2>&1
+echo done >>"$RESULT"
