@@ -80,9 +80,10 @@ int main(int argc, char **argv) {
                 wlog_printf(LOG_WARNING, "OpenSSL secure heap unavailable; private keys in OpenSSL objects "
                                          "use ordinary memory");
         else if (r == 2) /* mapped and guarded, but mlock or madvise was refused */
-                wlog_printf(LOG_WARNING,
-                            "OpenSSL secure heap could not be locked in memory (RLIMIT_MEMLOCK, or no "
-                            "CAP_IPC_LOCK in a container); private keys in OpenSSL objects may be swapped out");
+                wlog_printf(
+                        LOG_WARNING,
+                        "OpenSSL secure heap could not be locked in memory (RLIMIT_MEMLOCK, or no "
+                        "CAP_IPC_LOCK in a container); private keys in OpenSSL objects may be swapped out");
 
         n_inherited = sd_listen_fds_with_names(1, &fd_names);
         if (n_inherited < 0) {
