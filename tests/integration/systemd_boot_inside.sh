@@ -10,7 +10,8 @@
 #   - login mode: webttyd-login.socket (Accept=yes) starts one webttyd-login@
 #     instance per session, the shipped PAM service maps the caller through the
 #     policy to a template user resolved by nss_rstream, and the instance is gone
-#     after the session.
+#     after the session; webttyd killed -9 mid-session takes the session with it and
+#     the next session works.
 # One line per check goes to /out/result ("ok NAME" or "not ok NAME: detail"); the
 # commands' output goes to /out/log. The container powers off when this ends.
 set -u
@@ -159,14 +160,18 @@ EOF
         systemctl daemon-reload
 }
 
+login_exec() {
+        webtty exec --url "$URL" --auth-token-file "$CLIENT_TOKEN" --e2e --known-server-key "$SERVER_KEY" \
+                --identity dev-bob "$@"
+}
+
 login_mode() {
         login_files
         check "webttyd-login.socket starts" systemctl start webttyd-login.socket
         expect "the login socket is root:webttyd 0660" "root webttyd 660" \
                 "$(stat -c '%U %G %a' /run/webttyd/login.sock)"
         check "webttyd.socket starts (login mode)" systemctl start webttyd.socket
-        got=$(webtty exec --url "$URL" --auth-token-file "$CLIENT_TOKEN" --e2e --known-server-key "$SERVER_KEY" \
-                --identity dev-bob -- sh -c 'id -un; echo "$RSTREAM_CALLER"; exit 5' 2>>"$LOG")
+        got=$(login_exec -- sh -c 'id -un; echo "$RSTREAM_CALLER"; exit 5' 2>>"$LOG")
         expect "a login session exits 5" 5 $?
         expect "the caller is mapped to its template user by PAM and the policy" "rs-dev-bob dev-bob" \
                 "$(echo $got)"
@@ -179,8 +184,29 @@ login_mode() {
         webtty exec --url "$URL" --auth-token-file "$CLIENT_TOKEN" --e2e --known-server-key "$SERVER_KEY" \
                 --identity mallory -- sh -c 'echo ran' >>"$LOG" 2>&1
         expect "an unauthorized caller is refused" 1 $(($? != 0))
+        kill_webttyd_mid_session
         check "webttyd stops cleanly (login mode)" systemctl stop webttyd.service
         expect "webttyd exits by itself on stop (login mode)" success "$(prop webttyd.service Result)"
+}
+
+# webttyd killed -9 during a login session: the session is hung up and its processes
+# reaped by webttyd-login, the instance goes away, and the next session works.
+kill_webttyd_mid_session() {
+        login_exec -- sleep 60 >>"$LOG" 2>&1 &
+        client=$!
+        eventually "a login session is running" 5 pgrep -u rs-dev-bob -x sleep
+        pid=$(prop webttyd.service MainPID)
+        if [ "${pid:-0}" -le 1 ]; then
+                not_ok "webttyd has a main process to kill" "MainPID=$pid"
+                return
+        fi
+        kill -9 "$pid"
+        eventually "the session dies with webttyd (kill -9)" 10 sh -c '! pgrep -u rs-dev-bob -x sleep'
+        eventually "its webttyd-login@ instance goes away" 10 \
+                sh -c '[ -z "$(systemctl list-units --no-legend --state=active "webttyd-login@*")" ]'
+        wait "$client"
+        expect "the client of the killed daemon fails" 1 $(($? != 0))
+        expect "a session works after the kill" rs-dev-bob "$(login_exec -- id -un 2>>"$LOG")"
 }
 
 setup >>"$LOG" 2>&1
