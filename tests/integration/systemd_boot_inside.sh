@@ -177,6 +177,8 @@ login_mode() {
                 "$(echo $got)"
         expect "nss_rstream resolves the provisioned user" "/home/rs-dev-bob" \
                 "$(getent passwd rs-dev-bob | cut -d: -f6)"
+        expect "pam_mkhomedir created the home, owned by the user" "rs-dev-bob 700" \
+                "$(stat -c '%U %a' /home/rs-dev-bob 2>&1)"
         eventually "the webttyd-login@ instance is gone after the session" 5 \
                 sh -c '[ -z "$(systemctl list-units --no-legend --state=active "webttyd-login@*")" ]'
         check "an instance of webttyd-login@ ran" \

@@ -46,7 +46,7 @@ TimeoutStartSec=240
 """
 
 # The number of checks systemd_boot_inside.sh makes (each must report "ok").
-EXPECTED_CHECKS = 32
+EXPECTED_CHECKS = 33
 
 
 def _make_root(top):
