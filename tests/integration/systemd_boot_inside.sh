@@ -12,8 +12,12 @@
 #     policy to a template user resolved by nss_rstream, and the instance is gone
 #     after the session; webttyd killed -9 mid-session takes the session with it and
 #     the next session works.
-# One line per check goes to /out/result ("ok NAME" or "not ok NAME: detail"); the
-# commands' output goes to /out/log. The container powers off when this ends.
+# With dbus and systemd-logind running (/src/logind says yes), the shipped stack's
+# pam_systemd line gives each login session a logind session and scope, as on a full
+# system, and the kill -9 check covers them too.
+# One line per check goes to /out/result ("ok NAME", "not ok NAME: detail", or "skip
+# NAME: why" for the logind checks without logind); the commands' output goes to
+# /out/log. The container powers off when this ends.
 set -u
 
 OUT=/out
@@ -25,6 +29,7 @@ IDENTITY=/var/lib/rstream/webtty/identities/srv.identity.json
 CLIENTS=/etc/rstream/webtty/authorized_clients/srv.json
 POLICY=/etc/rstream/webtty/policy.yaml
 URL=ws://127.0.0.1:8080
+LOGIND=$(cat /src/logind)
 export RSTREAM_DATA_DIR=/root/client
 : >"$RESULT"
 : >"$LOG"
@@ -197,6 +202,14 @@ kill_webttyd_mid_session() {
         login_exec -- sleep 60 >>"$LOG" 2>&1 &
         client=$!
         eventually "a login session is running" 5 pgrep -u rs-dev-bob -x sleep
+        if [ "$LOGIND" = yes ]; then
+                # pam_systemd moved the session into a logind scope, outside the
+                # webttyd-login@ instance's cgroup: its end must not rely on the instance.
+                eventually "pam_systemd registered a logind session for the user" 5 \
+                        sh -c 'loginctl list-sessions --no-legend | grep -q rs-dev-bob'
+        else
+                echo "skip pam_systemd registered a logind session for the user: no logind" >>"$RESULT"
+        fi
         pid=$(prop webttyd.service MainPID)
         if [ "${pid:-0}" -le 1 ]; then
                 not_ok "webttyd has a main process to kill" "MainPID=$pid"
@@ -206,6 +219,12 @@ kill_webttyd_mid_session() {
         eventually "the session dies with webttyd (kill -9)" 10 sh -c '! pgrep -u rs-dev-bob -x sleep'
         eventually "its webttyd-login@ instance goes away" 10 \
                 sh -c '[ -z "$(systemctl list-units --no-legend --state=active "webttyd-login@*")" ]'
+        if [ "$LOGIND" = yes ]; then
+                eventually "its logind session goes away" 10 \
+                        sh -c '! loginctl list-sessions --no-legend | grep -q rs-dev-bob'
+        else
+                echo "skip its logind session goes away: no logind" >>"$RESULT"
+        fi
         wait "$client"
         expect "the client of the killed daemon fails" 1 $(($? != 0))
         expect "a session works after the kill" rs-dev-bob "$(login_exec -- id -un 2>>"$LOG")"
