@@ -139,12 +139,9 @@ login_files() {
         key=$(webtty identity show --name dev-bob --endpoint-identity)
         webtty authorized-client add dev-bob --key "$key" --authorized-clients-file "$CLIENTS" >>"$LOG" 2>&1
         chown webttyd:webttyd "$CLIENTS"
-        cat >"$POLICY" <<'EOF'
-version: 1
-accounts:
-  uid_range: 70000-70999
-  home: /home/{user}
-  shell: /bin/sh
+        # The shipped example's accounts section, with one rule.
+        sed '/^rules: \[\]/d' /src/policy.yaml.example >"$POLICY"
+        cat >>"$POLICY" <<'EOF'
 rules:
   - name: developers
     match: {client: ["dev-*"]}
@@ -172,6 +169,7 @@ login_exec() {
 
 login_mode() {
         login_files
+        check "webtty policy check accepts the policy" webtty policy check "$POLICY"
         check "webttyd-login.socket starts" systemctl start webttyd-login.socket
         expect "the login socket is root:webttyd 0660" "root webttyd 660" \
                 "$(stat -c '%U %G %a' /run/webttyd/login.sock)"

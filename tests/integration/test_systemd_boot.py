@@ -49,7 +49,7 @@ TimeoutStartSec=240
 
 # The number of checks systemd_boot_inside.sh makes: each reports "ok", or "skip" for the
 # logind checks when this machine has no logind to run.
-EXPECTED_CHECKS = 35
+EXPECTED_CHECKS = 36
 
 
 def _logind_available():
@@ -123,6 +123,7 @@ def _driver_dir(top, with_logind):
         f.write("yes\n" if with_logind else "no\n")
     shutil.copy(os.path.join(HERE, "systemd_boot_inside.sh"), d)
     shutil.copy(os.path.join(SRCDIR, "policy", "pam.d", "webttyd"), os.path.join(d, "pam.d-webttyd"))
+    shutil.copy(os.path.join(SRCDIR, "policy", "policy.yaml.example"), d)
     return d
 
 
