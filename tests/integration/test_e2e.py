@@ -249,7 +249,7 @@ def test_e2e_pty_session(webttyd, trust, kind):
     assert rc == 3, (rc, bytes(p.out), bytes(p.err))
     assert re.search(rb"/dev/pts/\d+\r\n", p.out), bytes(p.out)
     assert b"got:typed over e2e\r\n" in p.out, bytes(p.out)
-    log = dm.stderr()
+    log = dm.wait_log("backend=tty")
     assert "backend=tty" in log and "e2e=true" in log, log[-2000:]
 
 
@@ -277,7 +277,7 @@ def test_e2e_known_server_store_suite3(webttyd, trust):
     dm = start_e2e(webttyd, trust, identity="srv3")
     p = wexec(dm, trust, "tcp", ["cat"], input=b"via store\n", opts=["--known-server", "srv3"])
     assert (p.returncode, p.stdout, p.stderr) == (0, b"via store\n", b"")
-    assert "client_signing_key_id=%s" % trust.signing_key_id("me3") in dm.stderr()
+    dm.assert_log("client_signing_key_id=%s" % trust.signing_key_id("me3"))
 
 
 @pytest.mark.wt_timeout(120)

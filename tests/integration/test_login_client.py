@@ -369,7 +369,7 @@ def test_pty_session_resize_and_exit(webttyd, login_peer):
     assert b"33 99\r\n" in out and b"got:line\r\n" in out, out
     assert res.eos[wp.STDERR] == 0 and res.eos[wp.STDOUT] == 1, res
     peer.check()
-    assert "backend=tty" in dm.stderr()
+    dm.assert_log("backend=tty")
 
 
 def test_webtty_exec_against_login_mode(webttyd, login_peer, webtty_bin):
@@ -841,7 +841,7 @@ def test_e2e_session_through_login(webttyd, login_peer, tmp_path, webtty_bin):
         assert req["transport"] == ("websocket" if kind == "ws" else "plain")
     assert nonces[0] != nonces[1]
     peer.check()
-    log = dm.stderr()
+    log = dm.wait_log("execution_mode=login")
     assert "e2e=true" in log and "execution_mode=login" in log, log[-2000:]
 
 
