@@ -23,8 +23,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
 #include <yaml.h>
 
+#include "b64u.h"
 #include "errmsg.h"
 #include "macro.h"
 
@@ -443,72 +445,20 @@ static void quote_for_log(const char *s, size_t max, char *out, size_t out_size)
         out[o] = 0;
 }
 
-static void hex_lower(const uint8_t *b, size_t n, char *out) {
-        static const char digits[] = "0123456789abcdef";
-
-        for (size_t i = 0; i < n; i++) {
-                out[2 * i] = digits[b[i] >> 4];
-                out[2 * i + 1] = digits[b[i] & 15];
-        }
-        out[2 * n] = 0;
-}
-
-static int hexval(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
-/* The value of one base64url character (RFC 4648 section 5), or -1. */
-static int b64u_val(char c) {
-        if (c >= 'A' && c <= 'Z')
-                return c - 'A';
-        if (c >= 'a' && c <= 'z')
-                return c - 'a' + 26;
-        if (c >= '0' && c <= '9')
-                return c - '0' + 52;
-        return c == '-' ? 62 : c == '_' ? 63 : -1;
-}
-
-/* 43 characters without padding, as `webtty identity show` and
- * `webtty authorized-client list` print key ids; the unused low bits of the
- * last character must be zero (one spelling per key id). */
-static int parse_key_id_b64u(const char *s, uint8_t ret[32]) {
-        uint32_t acc = 0;
-        size_t o = 0;
-        int bits = 0;
-
-        for (size_t i = 0; i < 43; i++) {
-                int v = b64u_val(s[i]);
-
-                if (v < 0)
-                        return -EINVAL;
-                acc = acc << 6 | (uint32_t) v;
-                bits += 6;
-                if (bits >= 8) {
-                        bits -= 8;
-                        ret[o++] = (uint8_t) (acc >> bits);
-                }
-        }
-        return o == 32 && (acc & ((1u << bits) - 1)) == 0 ? 0 : -EINVAL;
-}
-
+/* 64 hex digits, or the 43-character base64url form without padding that
+ * `webtty identity show` and `webtty authorized-client list` print (canonical:
+ * one spelling per key id, as everywhere else in webtty). */
 int policy_parse_key_id(const char *s, uint8_t ret[32]) {
+        const char *end = NULL;
+        size_t n = 0;
+
         if (s && strlen(s) == 43)
-                return parse_key_id_b64u(s, ret);
+                return b64u_decode_exact(s, ret, KEY_ID_LEN) < 0 ? -EINVAL : 0;
         if (!s || strlen(s) != 2 * KEY_ID_LEN)
                 return -EINVAL;
-        for (size_t i = 0; i < KEY_ID_LEN; i++) {
-                int h = hexval(s[2 * i]), l = hexval(s[2 * i + 1]);
-
-                if (h < 0 || l < 0)
-                        return -EINVAL;
-                ret[i] = (uint8_t) (h << 4 | l);
-        }
+        if (sodium_hex2bin(ret, KEY_ID_LEN, s, 2 * KEY_ID_LEN, NULL, &n, &end) != 0 || n != KEY_ID_LEN ||
+            *end != '\0')
+                return -EINVAL;
         return 0;
 }
 
@@ -576,7 +526,7 @@ static int expand(const char *tmpl, const policy_caller *caller, const char *use
                                         ret_error, -EINVAL,
                                         "template \"%s\" needs the caller's key id, and the caller has none",
                                         tmpl);
-                        hex_lower(caller->key_id, KEY_ID_LEN, keyhex);
+                        sodium_bin2hex(keyhex, sizeof(keyhex), caller->key_id, KEY_ID_LEN);
                         keyhex[KEY_ID_SHORT_HEX] = 0;
                         piece = keyhex;
                         i += 8;
@@ -1666,7 +1616,7 @@ int policy_decide(const policy *p, const policy_caller *caller, const policy_req
                 char name[80], hex[2 * KEY_ID_LEN + 1];
 
                 quote_for_log(caller->client_name, 64, name, sizeof(name));
-                hex_lower(caller->key_id, KEY_ID_LEN, hex);
+                sodium_bin2hex(hex, sizeof(hex), caller->key_id, KEY_ID_LEN);
                 hex[KEY_ID_SHORT_HEX] = 0;
                 fmt_into(who, sizeof(who), "caller \"%s\" (key %s)", name, hex);
         } else
