@@ -63,8 +63,20 @@ void rstream_record_done(rstream_record *r) {
         *r = (rstream_record){};
 }
 
-static int record_path(const char *dir, uint32_t audit_session, char **ret) {
-        return asprintf(ret, "%s/%" PRIu32, dir, audit_session) < 0 ? -ENOMEM : 0;
+/* The record's path, after checking that dir is the root-owned private
+ * directory it must be (created when create is set). */
+static int record_path(const char *dir, uint32_t audit_session, bool create, char **ret, char **ret_error) {
+        _cleanup_close_ int dfd = -1;
+        int k;
+
+        k = rstream_open_private_dir(dir, "session registry", create, &dfd, ret_error);
+        if (k < 0)
+                return k;
+        if (asprintf(ret, "%s/%" PRIu32, dir, audit_session) < 0) {
+                *ret = NULL;
+                return errmsg_set(ret_error, -ENOMEM, "out of memory");
+        }
+        return 0;
 }
 
 static int format_record(const rstream_record *r, char **ret, size_t *ret_len) {
@@ -101,16 +113,15 @@ static int format_record(const rstream_record *r, char **ret, size_t *ret_len) {
 }
 
 int rstream_registry_write(const char *dir, const rstream_record *r, char **ret_error) {
-        _cleanup_close_ int dfd = -1;
         _cleanup_free_ char *path = NULL;
         char *text = NULL;
         size_t len = 0;
         int k;
 
-        k = rstream_open_private_dir(dir, "session registry", true, &dfd, ret_error);
+        k = record_path(dir, r->audit_session, true, &path, ret_error);
         if (k < 0)
                 return k;
-        if (record_path(dir, r->audit_session, &path) < 0 || format_record(r, &text, &len) < 0)
+        if (format_record(r, &text, &len) < 0)
                 return errmsg_set(ret_error, -ENOMEM, "out of memory");
         k = safefile_write(path, RECORD_TMP_PREFIX, text, len, ret_error);
         jsondoc_free_text(text, len, false);
@@ -189,17 +200,14 @@ static int decode_record(const uint8_t *data, size_t len, const char *path, rstr
 }
 
 int rstream_registry_read(const char *dir, uint32_t audit_session, rstream_record *ret, char **ret_error) {
-        _cleanup_close_ int dfd = -1;
         _cleanup_free_ char *path = NULL;
         uint8_t *data = NULL;
         size_t len = 0;
         int k;
 
-        k = rstream_open_private_dir(dir, "session registry", false, &dfd, ret_error);
+        k = record_path(dir, audit_session, false, &path, ret_error);
         if (k < 0)
                 return k;
-        if (record_path(dir, audit_session, &path) < 0)
-                return errmsg_set(ret_error, -ENOMEM, "out of memory");
         k = safefile_read(path, RECORD_LABEL, &data, &len, ret_error);
         if (k < 0)
                 return k;
@@ -216,18 +224,15 @@ int rstream_registry_read(const char *dir, uint32_t audit_session, rstream_recor
 int rstream_registry_remove(const char *dir, uint32_t audit_session, int64_t pid, uint64_t start_time,
                             char **ret_error) {
         _cleanup_(safefile_lock_releasep) safefile_lock *lock = NULL;
-        _cleanup_close_ int dfd = -1;
         _cleanup_free_ char *path = NULL;
         rstream_record r = {};
         uint8_t *data = NULL;
         size_t len = 0;
         int k;
 
-        k = rstream_open_private_dir(dir, "session registry", false, &dfd, ret_error);
+        k = record_path(dir, audit_session, false, &path, ret_error);
         if (k < 0)
                 return k;
-        if (record_path(dir, audit_session, &path) < 0)
-                return errmsg_set(ret_error, -ENOMEM, "out of memory");
         k = safefile_lock_acquire(path, &lock, ret_error);
         if (k < 0)
                 return k;
