@@ -735,10 +735,15 @@ static int get_strlist(ctx *c, const ynode *n, const char *what, size_t max, boo
         return 0;
 }
 
-/* Walks the pairs of a mapping, refusing keys not in `keys` (a NULL-ended
- * list) and duplicates. seen[i] gets the value node of keys[i]. */
+/* Checks that map is a mapping ("<what> must be a mapping"), then walks its
+ * pairs, refusing keys not in `keys` (a NULL-ended list) and duplicates.
+ * seen[i] gets the value node of keys[i]. */
 static int map_keys(ctx *c, const ynode *map, const char *what, const char *const *keys,
                     const ynode **seen_keys, const ynode **seen) {
+        int r = expect_map(c, map, what);
+
+        if (r < 0)
+                return r;
         for (size_t i = 0; i + 1 < map->n; i += 2) {
                 const ynode *k = map->items[i];
                 size_t j;
@@ -773,9 +778,6 @@ static int parse_accounts(ctx *c, const ynode *n, policy_accounts *a) {
         const char *s;
         int r;
 
-        r = expect_map(c, n, "accounts");
-        if (r < 0)
-                return r;
         r = map_keys(c, n, "accounts", keys, seen_keys, seen);
         if (r < 0)
                 return r;
@@ -865,9 +867,6 @@ static int parse_match(ctx *c, const ynode *n, rule *ru) {
         const ynode *seen_keys[6] = {}, *seen[6] = {};
         int r;
 
-        r = expect_map(c, n, "match");
-        if (r < 0)
-                return r;
         r = map_keys(c, n, "match", keys, seen_keys, seen);
         if (r < 0)
                 return r;
@@ -982,9 +981,6 @@ static int parse_client_user(ctx *c, const ynode *n, rule *ru) {
         const ynode *seen_keys[2] = {}, *seen[2] = {};
         int r;
 
-        r = expect_map(c, n, "client_user");
-        if (r < 0)
-                return r;
         r = map_keys(c, n, "client_user", keys, seen_keys, seen);
         if (r < 0)
                 return r;
@@ -1029,9 +1025,6 @@ static int parse_rule(ctx *c, const ynode *n, policy *p, rule *ru) {
         const char *s;
         int r;
 
-        r = expect_map(c, n, "a rule");
-        if (r < 0)
-                return r;
         ru->line = n->line;
         ru->col = n->col;
         r = map_keys(c, n, "a rule", keys, seen_keys, seen);
